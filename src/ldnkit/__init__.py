@@ -1,0 +1,36 @@
+"""ldnkit — Land Degradation Neutrality monitoring and reporting (SDG 15.3.1), offline and fast.
+
+The public API: xarray in, xarray out. Categorical layers are int16 with -32768 as missing.
+"""
+
+__version__ = "0.1.0"
+
+from .area import cell_area  # noqa: E402
+from .errors import ConfigError, InputError, LdnError  # noqa: E402
+from .indicators.land_cover import land_cover_degradation  # noqa: E402
+from .indicators.productivity import lpd, trend  # noqa: E402
+from .indicators.sdg import one_out_all_out, status  # noqa: E402
+from .indicators.soc import soc_degradation  # noqa: E402
+
+
+def run(config, **kwargs):
+    """Run the whole SDG 15.3.1 pipeline for a config (see :func:`ldnkit.pipeline.run`)."""
+    from .pipeline import run as _run
+
+    return _run(config, **kwargs)
+
+
+__all__ = [
+    "__version__",
+    "cell_area",
+    "ConfigError",
+    "InputError",
+    "LdnError",
+    "land_cover_degradation",
+    "lpd",
+    "one_out_all_out",
+    "run",
+    "soc_degradation",
+    "status",
+    "trend",
+]

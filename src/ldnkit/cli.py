@@ -1,0 +1,83 @@
+"""The ``ldnkit`` command: thin — parse, call the pipeline, print, set the exit status.
+
+Exit status: 0 ok, 2 bad input or settings (one line on stderr, no traceback), 1 a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .errors import LdnError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Land Degradation Neutrality monitoring and reporting (SDG 15.3.1), offline and fast.",
+)
+err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ldnkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """ldnkit: SDG 15.3.1 and UNCCD reporting from raw layers."""
+
+
+def _fail(exc: LdnError) -> None:
+    err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="YAML run config (see docs/config.md).")],
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="threads (default), processes, or a dask scheduler address tcp://host:8786."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Compute SDG 15.3.1 and its sub-indicators for every period of CONFIG and write the outputs."""
+    from .pipeline import run as run_pipeline
+
+    try:
+        result = run_pipeline(config, quiet=quiet, scheduler=scheduler, console=err_console)
+    except LdnError as exc:
+        _fail(exc)
+    if quiet:
+        print(result.output)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo inputs and run.")] = Path("ldnkit-demo"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Build a synthetic landscape with planted processes, run the pipeline, and show what it recovered."""
+    from .demo import print_demo_report, run_demo
+
+    try:
+        result, table = run_demo(out, quiet=quiet)
+    except LdnError as exc:
+        _fail(exc)
+    print_demo_report(table, Console())
+    Console().print(f"Outputs: {result.output}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

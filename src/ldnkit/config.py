@@ -1,0 +1,382 @@
+"""The run configuration: pydantic models of the YAML file given to ``ldnkit run``.
+
+Every method choice has a default here and is recorded in ``summary.json``. Unknown keys and bad values
+are errors that name the key's path (``methods.soc.threshold: ...``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError
+
+Matrix7 = list[list[int]]
+FactorMatrix = list[list[float]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+class ProductivityInput(_Strict):
+    """Annual vegetation index: a multi-band GeoTIFF (a year per band), a folder of per-year GeoTIFFs,
+    or a NetCDF/Zarr variable with a time axis (sub-annual data are aggregated per calendar year)."""
+
+    path: Path
+    years: list[int] | None = None
+    variable: str | None = None
+    aggregate: Literal["mean", "sum"] = "mean"
+    scale: float = 1.0
+    offset: float = 0.0
+    nodata: float | None = None
+    index: Literal["ndvi", "evi", "savi", "other"] = "ndvi"
+
+
+class LandCoverInput(_Strict):
+    """Land cover maps in any legend, nested to the 7 UNCCD classes.
+
+    Give either ``maps`` (year -> file) or ``path`` (a multi-band file, years from band descriptions or
+    ``years``)."""
+
+    maps: dict[int, Path] | None = None
+    path: Path | None = None
+    years: list[int] | None = None
+    legend: Literal["esa_cci", "modis_igbp", "unccd", "custom"] = "esa_cci"
+    nesting: dict[int, list[int]] | Path | None = None
+    nodata: list[float] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LandCoverInput:
+        if (self.maps is None) == (self.path is None):
+            raise ValueError("give exactly one of 'maps' (year: file) or 'path' (multi-band file)")
+        if self.legend == "custom" and self.nesting is None:
+            raise ValueError("legend 'custom' needs a 'nesting' (UNCCD class: [your codes])")
+        if isinstance(self.nesting, dict):
+            bad = [k for k in self.nesting if k not in range(1, 8)]
+            if bad:
+                raise ValueError(f"nesting keys must be UNCCD classes 1-7, got {bad}")
+        return self
+
+
+class SocInput(_Strict):
+    """Reference SOC stock (t/ha, 0-30 cm) for the reference year (default: first land-cover year)."""
+
+    path: Path
+    year: int | None = None
+    scale: float = 1.0
+    nodata: float | None = None
+
+
+class ClimateZonesInput(_Strict):
+    """IPCC climate zones as a raster (12-class IPCC/JRC codes) or one zone for the whole area."""
+
+    path: Path | None = None
+    zone: (
+        Literal["temperate_dry", "temperate_moist", "tropical_dry", "tropical_moist", "tropical_montane"]
+        | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ClimateZonesInput:
+        if (self.path is None) == (self.zone is None):
+            raise ValueError("give exactly one of 'path' (zone raster) or 'zone' (one zone name)")
+        return self
+
+
+class RegionsInput(_Strict):
+    """Sub-national regions (any vector format GDAL reads); ``name_field`` names each region."""
+
+    path: Path
+    name_field: str = "name"
+
+
+class ExternalLpdInput(_Strict):
+    """An external LPD layer used instead of computing productivity (JRC, FAO-WOCAT, Trends.Earth)."""
+
+    path: Path
+    legend: Literal["jrc", "fao_wocat", "trends_earth"] = "trends_earth"
+    periods: list[str] | None = None  # period names it applies to; default all
+
+
+class Inputs(_Strict):
+    productivity: ProductivityInput | None = None
+    land_cover: LandCoverInput
+    soc: SocInput
+    climate_zones: ClimateZonesInput = Field(
+        default_factory=lambda: ClimateZonesInput(zone="temperate_dry")
+    )
+    ecological_units: Path | None = None
+    area_of_interest: Path | None = None
+    regions: RegionsInput | None = None
+    external_lpd: ExternalLpdInput | None = None
+
+    @model_validator(mode="after")
+    def _productivity_source(self) -> Inputs:
+        if self.productivity is None and self.external_lpd is None:
+            raise ValueError("give 'productivity' (a vegetation-index stack) or 'external_lpd'")
+        return self
+
+
+# --- periods --------------------------------------------------------------------------------------
+YearRange = Annotated[list[int], Field(min_length=2, max_length=2)]
+
+
+class Period(_Strict):
+    """A baseline or reporting period. Windows not given are derived (see docs/methods.md):
+    productivity windows end at ``end`` and span ``methods.productivity_window`` years (clamped to the data);
+    land cover/SOC change runs from ``start`` (baseline) or the baseline's end (reporting) to ``end``."""
+
+    name: str | None = None
+    start: int
+    end: int
+    trend: YearRange | None = None
+    state_historical: YearRange | None = None
+    state_comparison: YearRange | None = None
+    performance: YearRange | None = None
+    land_cover: YearRange | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Period:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        for key in ("trend", "state_historical", "state_comparison", "performance", "land_cover"):
+            r = getattr(self, key)
+            if r is not None and r[1] < r[0]:
+                raise ValueError(f"{key}: {r[1]} is before {r[0]}")
+        return self
+
+
+class Periods(_Strict):
+    baseline: Period
+    reporting: list[Period] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names(self) -> Periods:
+        if self.baseline.name is None:
+            self.baseline.name = "baseline"
+        for p in self.reporting:
+            if p.name is None:
+                p.name = f"{p.start}-{p.end}"
+        names = [self.baseline.name] + [p.name for p in self.reporting]
+        if len(set(names)) != len(names):
+            raise ValueError(f"period names must be unique, got {names}")
+        for n in names:
+            if not re.fullmatch(r"[A-Za-z0-9_.\-]+", n):
+                raise ValueError(f"period name {n!r} may use only letters, digits, '_', '-', '.'")
+        return self
+
+
+# --- methods --------------------------------------------------------------------------------------
+class TrajectoryMethod(_Strict):
+    """Productivity trend. ``mann_kendall`` (default): two-sided p <= alpha with the tie-corrected
+    variance; ``trends_earth``: Trends.Earth's S critical-value table (no tie correction, 'level');
+    ``z_score``: |z| > z_threshold (PRAIS 2022 style)."""
+
+    method: Literal["mann_kendall", "trends_earth", "z_score"] = "mann_kendall"
+    alpha: float = Field(0.05, gt=0, lt=1)
+    z_threshold: float = Field(1.96, gt=0)
+    level: Literal[90, 95, 99] = 95
+
+
+class StateMethod(_Strict):
+    """Productivity state. ``percentile_class`` (default, Trends.Earth/PRAIS 2026) or ``z_score``
+    (GPG v2/PRAIS 2022, denominator SD or SE)."""
+
+    method: Literal["percentile_class", "z_score"] = "percentile_class"
+    comparison_years: int = Field(3, ge=1)
+    min_difference: float = Field(0.01, ge=0)
+    z_threshold: float = Field(1.96, gt=0)
+    z_denominator: Literal["sd", "se"] = "sd"
+
+
+class PerformanceMethod(_Strict):
+    """Productivity performance: pixel mean / percentile of its ecological unit (over the whole input
+    extent, not the area of interest); ratio <= threshold is degraded."""
+
+    percentile: float = Field(90.0, gt=0, le=100)
+    threshold: float = Field(0.5, gt=0, lt=1)
+    units: Literal["land_cover_x_climate", "land_cover", "ecological_units"] = "land_cover_x_climate"
+
+
+class LpdMethod(_Strict):
+    table: Literal["prais2026", "gpg_v1", "gpg_v2"] = "prais2026"
+
+
+class RegionalMatrix(_Strict):
+    """A transition matrix for the pixels of one sub-national region (by its name in the regions layer)."""
+
+    region: str
+    matrix: Matrix7
+
+
+class LandCoverMethod(_Strict):
+    """Land-cover degradation by a transition matrix (rows initial, columns final UNCCD class)."""
+
+    matrix: Matrix7 | None = None
+    regional_matrices: list[RegionalMatrix] = Field(default_factory=list, max_length=5)
+
+    @field_validator("matrix")
+    @classmethod
+    def _check_matrix(cls, m: Matrix7 | None) -> Matrix7 | None:
+        if m is not None:
+            _check_7x7(m)
+        return m
+
+    @field_validator("regional_matrices")
+    @classmethod
+    def _check_regional(cls, ms: list[RegionalMatrix]) -> list[RegionalMatrix]:
+        for r in ms:
+            _check_7x7(r.matrix)
+        return ms
+
+
+def _check_7x7(m: Matrix7) -> None:
+    if len(m) != 7 or any(len(row) != 7 for row in m):
+        raise ValueError("a transition matrix must be 7 rows of 7 values (-1, 0 or 1)")
+    if any(v not in (-1, 0, 1) for row in m for v in row):
+        raise ValueError("transition matrix values must be -1, 0 or 1")
+
+
+class SocMethod(_Strict):
+    """Tier 1 SOC bookkeeping and its degradation threshold."""
+
+    threshold: float = Field(10.0, gt=0, lt=100)
+    inclusive: bool = True
+    management_factor: float | FactorMatrix = 1.0
+    input_factor: float | FactorMatrix = 1.0
+    years_to_equilibrium: int = Field(20, ge=1)
+
+    @field_validator("management_factor", "input_factor")
+    @classmethod
+    def _check_factor(cls, v: float | FactorMatrix) -> float | FactorMatrix:
+        if isinstance(v, list) and (len(v) != 7 or any(len(r) != 7 for r in v)):
+            raise ValueError("a factor matrix must be 7 rows of 7 numbers")
+        if isinstance(v, float | int) and v <= 0:
+            raise ValueError("a factor must be positive")
+        return v
+
+
+class Methods(_Strict):
+    productivity_window: int = Field(16, ge=3)
+    min_window_years: int = Field(10, ge=3)
+    trajectory: TrajectoryMethod = Field(default_factory=TrajectoryMethod)
+    state: StateMethod = Field(default_factory=StateMethod)
+    performance: PerformanceMethod = Field(default_factory=PerformanceMethod)
+    lpd: LpdMethod = Field(default_factory=LpdMethod)
+    land_cover: LandCoverMethod = Field(default_factory=LandCoverMethod)
+    soc: SocMethod = Field(default_factory=SocMethod)
+
+
+class Compute(_Strict):
+    """``scheduler``: ``threads`` (default), ``processes``, ``synchronous`` or the address of a
+    dask.distributed scheduler (``tcp://host:8786``)."""
+
+    chunk_size: int = Field(1024, ge=64, le=16384)
+    scheduler: str = "threads"
+    workers: int | None = Field(None, ge=1)
+
+    @field_validator("scheduler")
+    @classmethod
+    def _check_scheduler(cls, v: str) -> str:
+        if v in ("threads", "processes", "synchronous") or "://" in v:
+            return v
+        raise ValueError("use threads, processes, synchronous or a scheduler address like tcp://host:8786")
+
+
+class Grid(_Strict):
+    """The grid every layer is aligned to: ``productivity`` (default), ``land_cover``, ``soc`` or a path."""
+
+    target: str = "productivity"
+
+
+class RunConfig(_Strict):
+    """One run of ldnkit: inputs, periods, methods, outputs and compute settings."""
+
+    output: Path
+    overwrite: bool = False
+    title: str = "ldnkit run"
+    inputs: Inputs
+    grid: Grid = Field(default_factory=Grid)
+    periods: Periods
+    methods: Methods = Field(default_factory=Methods)
+    compute: Compute = Field(default_factory=Compute)
+    #: folder that relative paths are resolved against (the config file's folder); not a YAML key.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _matrices_need_regions(self) -> RunConfig:
+        if self.methods.land_cover.regional_matrices and self.inputs.regions is None:
+            raise ValueError("methods.land_cover.regional_matrices needs inputs.regions")
+        return self
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    def recorded(self) -> dict[str, Any]:
+        """The whole configuration with defaults filled in, JSON-ready (for summary.json)."""
+        return self.model_dump(mode="json")
+
+
+def _error_path(loc: tuple) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("function-after", "function-before") or "[" in str(item):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "config"
+
+
+def parse_config(data: dict[str, Any], base_dir: Path | str = ".", source: str = "config") -> RunConfig:
+    """Validate a config mapping; raise :class:`ConfigError` naming the first bad key."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, "is not a mapping of keys", "see docs/config.md for the layout")
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = _error_path(tuple(err["loc"]))
+        kind = err["type"]
+        msg = err["msg"].removeprefix("Value error, ")
+        if kind == "extra_forbidden":
+            raise ConfigError(
+                f"{source}: {where}", "unknown key", "check its spelling against docs/config.md"
+            ) from None
+        if kind == "missing":
+            raise ConfigError(f"{source}: {where}", "is required", "add it (see docs/config.md)") from None
+        bad = err.get("input")
+        shown = "" if isinstance(bad, dict | list) else f" (got {bad!r})"
+        raise ConfigError(f"{source}: {where}", f"{msg}{shown}", "see docs/config.md") from None
+    cfg.base_dir = Path(base_dir)
+    return cfg
+
+
+def load_config(path: Path | str) -> RunConfig:
+    """Read and validate a YAML run config; relative paths in it are relative to its folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(str(path), "config file not found", "give the path of a YAML run config")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        at = f" at line {line + 1}" if line is not None else ""
+        raise ConfigError(str(path), f"is not valid YAML{at}", "fix the syntax") from None
+    return parse_config(data, base_dir=path.parent.resolve(), source=str(path))

@@ -1,0 +1,698 @@
+"""A deterministic synthetic landscape with planted degradation processes and their known truth.
+
+``ldnkit demo`` builds, in code, a 1° x 1° landscape near the equator (EPSG:4326, 0.0025° pixels,
+upper-left corner at 36.0 E, 0.5 S): patchy land cover in the ESA CCI legend for every year
+2000-2023, annual NDVI, a reference SOC stock, IPCC climate zones (tropical moist lowlands and a
+tropical montane mountain), three sub-national regions and an area of interest a little inside the
+raster. Into it are planted processes whose outcome the indicator must recover (deforestation front,
+urban expansion, cropland abandonment, productivity decline, restoration, drained wetland) plus an
+undisturbed reference patch that shows the false-alarm rate. The inputs are written as ordinary
+files with a run config, the full pipeline is run on them, and :func:`evaluate_demo` reports, per
+process, period and layer, the share of the process's pixels classed as expected.
+
+Everything is drawn from one ``numpy.random.Generator`` with a fixed seed, so the same call writes
+the same files byte for byte.
+
+Example
+-------
+>>> from ldnkit.demo import build_demo_inputs
+>>> case = build_demo_inputs(Path("demo/inputs"), size=200)      # doctest: +SKIP
+>>> [p.name for p in case.processes]                              # doctest: +SKIP
+['Deforestation front', 'Urban expansion', ...]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import rasterio
+import rasterio.features
+import rasterio.windows
+import yaml
+from affine import Affine
+from scipy.ndimage import binary_dilation, distance_transform_edt, gaussian_filter
+from shapely.geometry import Polygon, box, mapping
+
+from . import codes
+from .codes import ARTIFICIAL, CROPLAND, GRASSLAND, OTHER_LAND, TREE, WATER, WETLAND
+from .errors import InputError
+
+if TYPE_CHECKING:  # the pipeline is imported lazily in run_demo
+    from rich.console import Console
+
+    from .pipeline import Result
+
+__all__ = [
+    "DemoCase",
+    "Expectation",
+    "PlantedProcess",
+    "build_demo_inputs",
+    "evaluate_demo",
+    "print_demo_report",
+    "run_demo",
+]
+
+# --- the grid ---------------------------------------------------------------------------------------
+YEARS: tuple[int, ...] = tuple(range(2000, 2024))
+PIXEL_SIZE = 0.0025  # degrees
+ORIGIN = (36.0, -0.5)  # upper-left corner (lon, lat): near the equator, so areas are ellipsoidal
+CRS = "EPSG:4326"
+DEFAULT_SEED = 20260101
+NDVI_FILE = "ndvi_2000-2023.tif"
+LC_NODATA = 0  # ESA CCI no data
+ZONE_NODATA = 0
+BASELINE, REPORTING_1, REPORTING_2 = "baseline", "2016-2019", "2016-2023"
+#: Categorical output layers evaluate_demo can read, by their file name in layers/<period>/.
+OUTPUT_LAYERS = (
+    "trajectory", "state", "performance", "lpd", "productivity_degradation",
+    "land_cover_transition", "land_cover_degradation", "soc_degradation", "sdg", "status",
+    "status_expanded",
+)
+
+# --- the landscape, in coordinates relative to the raster: u east, v south, both 0..1 ---------------
+AOI_INSET, AOI_CORNER = 0.05, 0.12  # octagon a bit inside the raster
+REGION_BREAKS = (0.36, 0.68)  # North | Centre | South, as v
+MOUNTAIN = (0.76, 0.27, 0.09)  # centre u, v and width of the bump
+MONTANE = 0.35  # elevation above which the climate is tropical montane
+TOWN = (0.42, 0.56, 0.045)
+VILLAGES = ((0.70, 0.70, 0.012), (0.15, 0.62, 0.012), (0.66, 0.12, 0.012))
+LAKE = (0.20, 0.78, 0.07, 0.045)  # centre u, v and semi-axes
+RIVER_HALF_WIDTH = 0.004
+#: Planted patches: centre u, v and mean radius (radius wobbles by at most 23 %).
+PATCHES: dict[str, tuple[float, float, float]] = {
+    "deforestation": (0.21, 0.23, 0.075),
+    "urban": (0.545, 0.575, 0.07),
+    "abandonment": (0.80, 0.56, 0.07),
+    "decline": (0.60, 0.82, 0.07),
+    "restoration": (0.82, 0.80, 0.065),
+    "wetland": (0.38, 0.82, 0.06),
+    "stable": (0.20, 0.47, 0.07),
+}
+WOBBLE = (0.15, 0.08)
+
+# --- NDVI and SOC by UNCCD class (index = class code, 0 unused) -------------------------------------
+NDVI_MEAN = np.array([0, 0.75, 0.45, 0.50, 0.60, 0.15, 0.12, np.nan])
+NDVI_SPREAD = np.array([0, 0.03, 0.04, 0.04, 0.03, 0.02, 0.015, 0])  # static spatial sd
+NDVI_NOISE = np.array([0, 0.008, 0.018, 0.025, 0.012, 0.008, 0.006, 0])  # inter-annual pixel sd
+YEAR_SENSITIVITY = np.array([0, 0.5, 1.0, 1.3, 0.6, 0.2, 0.3, 0])  # to the regional year effect
+SOC_MEAN = np.array([np.nan, 80.0, 50.0, 40.0, 150.0, 20.0, 15.0, np.nan])  # t/ha, 0-30 cm
+#: Regional year effect on NDVI (droughts 2005, 2009, 2011, 2016; wet 2007, 2012, 2020). Chosen
+#: so that no trend window or state comparison of the default periods is biased by much.
+YEAR_EFFECT = {
+    2000: 0.010, 2001: 0.005, 2002: -0.005, 2003: 0.010, 2004: 0.000, 2005: -0.040,
+    2006: 0.015, 2007: 0.020, 2008: 0.005, 2009: -0.045, 2010: 0.015, 2011: -0.025,
+    2012: 0.020, 2013: 0.000, 2014: -0.010, 2015: 0.005, 2016: -0.030, 2017: 0.000,
+    2018: 0.005, 2019: -0.010, 2020: 0.020, 2021: -0.005, 2022: -0.015, 2023: 0.010,
+}
+DECLINE_START, DECLINE_SLOPE = 2008, -0.012  # NDVI per year from 2008 on
+RESTORE_START, RESTORE_OFFSET, RESTORE_SLOPE = 2008, -0.16, 0.0105
+
+
+class Expectation(tuple):
+    """What a correct run classes a planted process as: ``layer`` of ``period`` in ``codes``.
+
+    A 3-tuple ``(period, layer, codes)``; the optional ``only_where`` = (period, layer, codes)
+    restricts the check to the process's pixels where that other output layer has one of those
+    codes (e.g. status_expanded is "recent degradation" only where the baseline was not degraded).
+    """
+
+    only_where: tuple[str, str, tuple[int, ...]] | None
+
+    def __new__(cls, period: str, layer: str, codes: tuple[int, ...],
+                only_where: tuple[str, str, tuple[int, ...]] | None = None) -> Expectation:
+        self = super().__new__(cls, (period, layer, tuple(codes)))
+        self.only_where = only_where
+        return self
+
+    def __getnewargs__(self) -> tuple:
+        return (*self, self.only_where)
+
+    def __repr__(self) -> str:
+        extra = f", only_where={self.only_where!r}" if self.only_where else ""
+        return f"Expectation({self[0]!r}, {self[1]!r}, {self[2]!r}{extra})"
+
+    @property
+    def period(self) -> str:
+        return self[0]
+
+    @property
+    def layer(self) -> str:
+        return self[1]
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        return self[2]
+
+
+@dataclass(frozen=True, eq=False)
+class PlantedProcess:
+    """A planted process: its pixels (``mask``, bool, rows x cols of the grid) and the truth."""
+
+    name: str
+    mask: np.ndarray
+    expected: list[Expectation]
+    description: str = ""
+
+
+@dataclass(eq=False)
+class DemoCase:
+    """The demo inputs written by :func:`build_demo_inputs`.
+
+    ``aoi`` is the area of interest rasterised on the grid (pixel centre inside); ``transform`` and
+    ``crs`` describe the grid every input is on.
+    """
+
+    config_path: Path
+    folder: Path
+    processes: list[PlantedProcess]
+    aoi: np.ndarray | None = None
+    transform: Affine | None = None
+    crs: str = CRS
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class _Landscape:
+    """Every array of the demo, in memory (class maps are UNCCD codes, esa the ESA CCI codes)."""
+
+    transform: Affine
+    unccd: np.ndarray  # (year, y, x) int8
+    esa: np.ndarray  # (year, y, x) uint8
+    ndvi: np.ndarray  # (year, y, x) float32
+    soc: np.ndarray  # (y, x) float32
+    zones: np.ndarray  # (y, x) uint8
+    aoi: Polygon
+    regions: list[tuple[str, Polygon]]
+    aoi_mask: np.ndarray
+    processes: list[PlantedProcess]
+
+
+# --- geometry helpers --------------------------------------------------------------------------------
+def _uv(n: int) -> tuple[np.ndarray, np.ndarray]:
+    c = (np.arange(n) + 0.5) / n
+    u, v = np.meshgrid(c, c)
+    return u, v
+
+
+def _smooth(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
+    """Standardised smooth random field (Gaussian-filtered white noise, ``scale`` x size wide)."""
+    f = gaussian_filter(rng.standard_normal((n, n)), sigma=scale * n, mode="reflect")
+    return (f - f.mean()) / f.std()
+
+
+def _blob(u: np.ndarray, v: np.ndarray, cu: float, cv: float, r: float,
+          rng: np.random.Generator) -> np.ndarray:
+    """A contiguous, star-shaped patch: a disc whose radius wobbles with the angle."""
+    du, dv = u - cu, v - cv
+    theta = np.arctan2(dv, du)
+    ph = rng.uniform(0.0, 2.0 * math.pi, 2)
+    radius = r * (1.0 + WOBBLE[0] * np.sin(2 * theta + ph[0]) + WOBBLE[1] * np.sin(3 * theta + ph[1]))
+    return np.hypot(du, dv) <= radius
+
+
+def _lonlat(n: int, u: float, v: float) -> tuple[float, float]:
+    """Coordinates of a relative position snapped to the nearest pixel edge."""
+    col, row = round(u * n), round(v * n)
+    return ORIGIN[0] + col * PIXEL_SIZE, ORIGIN[1] - row * PIXEL_SIZE
+
+
+def _centre_weight(u: np.ndarray, v: np.ndarray, mask: np.ndarray,
+                   patch: tuple[float, float, float]) -> np.ndarray:
+    """1.3 at the patch centre falling linearly to 0.35 at its farthest pixel; 0 outside."""
+    d = np.hypot(u - patch[0], v - patch[1])
+    rel = d / d[mask].max()
+    return np.where(mask, 0.35 + 0.95 * (1.0 - rel), 0.0)
+
+
+def _aoi_polygon(n: int) -> Polygon:
+    m, c = AOI_INSET, AOI_CORNER
+    rel = [(m + c, m), (1 - m - c, m), (1 - m, m + c), (1 - m, 1 - m - c),
+           (1 - m - c, 1 - m), (m + c, 1 - m), (m, 1 - m - c), (m, m + c)]
+    return Polygon([_lonlat(n, u, v) for u, v in rel])
+
+
+def _regions(n: int, aoi: Polygon) -> list[tuple[str, Polygon]]:
+    """Three horizontal bands of the area of interest (they tile it exactly)."""
+    edges = [0.0, *REGION_BREAKS, 1.0]
+    out = []
+    for name, top, bottom in zip(("North", "Centre", "South"), edges[:-1], edges[1:], strict=True):
+        x0, y0 = _lonlat(n, 0.0, top)
+        x1, y1 = _lonlat(n, 1.0, bottom)
+        out.append((name, aoi.intersection(box(x0, y1, x1, y0))))
+    return out
+
+
+def _river_distance(n: int) -> np.ndarray:
+    """Distance (relative units) from each pixel centre to a meandering river ending in the lake."""
+    t = np.linspace(0.0, 1.0, 8 * n)
+    ru = 0.62 - 0.40 * t + 0.03 * np.sin(4 * math.pi * t)
+    rv = 0.74 * t
+    on = np.zeros((n, n), bool)
+    on[np.clip((rv * n).astype(int), 0, n - 1), np.clip((ru * n).astype(int), 0, n - 1)] = True
+    return distance_transform_edt(~on) / n
+
+
+# --- the landscape -------------------------------------------------------------------------------------
+def _landscape(size: int, seed: int) -> _Landscape:
+    if size < 100:
+        raise ValueError(f"size must be at least 100 pixels for the planted patches to fit, got {size}")
+    n = size
+    rng = np.random.default_rng(seed)
+    u, v = _uv(n)
+    ny = len(YEARS)
+    yi = {y: i for i, y in enumerate(YEARS)}
+
+    # Static fields; the order of draws is part of the determinism.
+    elev_noise = _smooth(rng, n, 0.03)
+    tree_f = _smooth(rng, n, 0.05)
+    crop_f = _smooth(rng, n, 0.04)
+    rock_f = _smooth(rng, n, 0.03)
+    wet_f = _smooth(rng, n, 0.02)
+    sub_f = _smooth(rng, n, 0.03)
+    ndvi_f = _smooth(rng, n, 0.04)
+    soc_f = _smooth(rng, n, 0.05)
+    front_f = _smooth(rng, n, 0.02)
+
+    elev = np.exp(-((u - MOUNTAIN[0]) ** 2 + (v - MOUNTAIN[1]) ** 2) / (2 * MOUNTAIN[2] ** 2))
+    elev = np.clip(elev + 0.06 * elev_noise, 0.0, None)
+    zones = np.where(elev > MONTANE, 9, 11).astype(np.uint8)  # IPCC: tropical montane / moist
+
+    # Forest blocks around the deforestation front and the reference patch.
+    bias = np.zeros((n, n))
+    for key in ("deforestation", "stable"):
+        cu, cv, r = PATCHES[key]
+        bias += 2.0 * np.exp(-((np.hypot(u - cu, v - cv) / (1.8 * r)) ** 4))
+    lc = np.where(crop_f > -0.1, CROPLAND, GRASSLAND).astype(np.int8)
+    lc[tree_f + 1.6 * elev + bias > 0.75] = TREE
+    lc[((rock_f > 2.0) & (elev < 0.3)) | (elev > 0.92)] = OTHER_LAND
+    lake_d = np.hypot((u - LAKE[0]) / LAKE[2], (v - LAKE[1]) / LAKE[3])
+    river_d = _river_distance(n)
+    lc[((lake_d < 1.6) & (wet_f > -0.4)) | ((river_d < 0.015) & (wet_f > 0.6))] = WETLAND
+    lc[_blob(u, v, *TOWN, rng)] = ARTIFICIAL
+    for village in VILLAGES:
+        lc[_blob(u, v, *village, rng)] = ARTIFICIAL
+    lc[(lake_d <= 1.0) | (river_d * n <= max(1.0, RIVER_HALF_WIDTH * n))] = WATER
+
+    unccd = np.repeat(lc[None], ny, axis=0)
+
+    # Planted patches (drawn in a fixed order).
+    masks = {key: _blob(u, v, *PATCHES[key], rng) for key in PATCHES}
+    planted = np.zeros((n, n), bool)
+    for m in masks.values():
+        planted |= m
+
+    # Background change: a few small blobs of ordinary land-use change away from the patches.
+    rules = ((GRASSLAND, CROPLAND), (TREE, CROPLAND), (CROPLAND, TREE), (GRASSLAND, TREE),
+             (CROPLAND, GRASSLAND), (TREE, GRASSLAND))
+    placed = attempts = 0
+    keep_off = binary_dilation(planted, iterations=3)  # no change touching a patch
+    while placed < 14 and attempts < 1000:
+        attempts += 1
+        cu, cv = rng.uniform(0.1, 0.9, 2)
+        r = rng.uniform(0.02, 0.035)
+        src, dst = rules[int(rng.integers(len(rules)))]
+        year = int(rng.integers(2002, 2023))
+        blob = _blob(u, v, cu, cv, r, rng)
+        far = all(math.hypot(cu - pu, cv - pv) > pr * 1.25 + r * 1.25 + 0.02
+                  for pu, pv, pr in PATCHES.values())
+        if not far or (blob & keep_off).any():
+            continue
+        hit = blob & (lc == src)
+        unccd[yi[year]:, hit] = dst
+        placed += 1
+
+    # 1. Deforestation front: tree, cleared for cropland 2004-2010, moving from east to west.
+    m = masks["deforestation"]
+    uu = u[m]
+    s = (uu.max() - uu) / (uu.max() - uu.min()) + 0.06 * front_f[m]
+    clear_year = 2004 + np.clip((s * 7).astype(int), 0, 6)
+    for i, y in enumerate(YEARS):
+        cls = np.where(y < clear_year, TREE, CROPLAND)
+        unccd[i, m] = cls
+    # 2. Urban expansion: cropland/grassland built over in 2017 (near the town) and 2018.
+    m = masks["urban"]
+    before = np.where(np.isin(lc[m], (CROPLAND, GRASSLAND)), lc[m], CROPLAND)
+    d_town = np.hypot(u[m] - TOWN[0], v[m] - TOWN[1])
+    built = np.where(d_town <= np.median(d_town), 2017, 2018)
+    for i, y in enumerate(YEARS):
+        unccd[i, m] = np.where(y < built, before, ARTIFICIAL)
+    # 3. Cropland abandonment in 2017.
+    m = masks["abandonment"]
+    for i, y in enumerate(YEARS):
+        unccd[i, m] = CROPLAND if y < 2017 else GRASSLAND
+    # 4, 5. Grassland with declining / recovering productivity, 7. undisturbed forest.
+    unccd[:, masks["decline"]] = GRASSLAND
+    unccd[:, masks["restoration"]] = GRASSLAND
+    unccd[:, masks["stable"]] = TREE
+    # 6. Wetland drained for cropland in 2003.
+    m = masks["wetland"]
+    for i, y in enumerate(YEARS):
+        unccd[i, m] = WETLAND if y < 2003 else CROPLAND
+
+    esa = _esa_codes(unccd, sub_f, elev, river_d)
+
+    # NDVI = class mean + static spatial field + regional year effect + pixel noise + planted signal.
+    year_amp = 0.8 + 0.4 * v  # droughts bite harder in the south
+    # Decline and recovery are strongest at the centre of their patch, faint at its edge.
+    strength = {key: _centre_weight(u, v, masks[key], PATCHES[key]) for key in ("decline", "restoration")}
+    montane_bonus = 0.05 * np.clip(elev, 0, 1)
+    ndvi = np.empty((ny, n, n), np.float32)
+    for i, y in enumerate(YEARS):
+        c = unccd[i]
+        noise = rng.standard_normal((n, n))
+        val = (NDVI_MEAN[c] + NDVI_SPREAD[c] * ndvi_f
+               + YEAR_SENSITIVITY[c] * year_amp * YEAR_EFFECT[y] + NDVI_NOISE[c] * noise)
+        val += np.where(np.isin(c, (TREE, GRASSLAND, CROPLAND)), montane_bonus, 0.0)
+        if y >= DECLINE_START:
+            val += strength["decline"] * DECLINE_SLOPE * (y - DECLINE_START + 1)
+        val += strength["restoration"] * (RESTORE_OFFSET
+                                          + RESTORE_SLOPE * max(0, y - RESTORE_START + 1))
+        ndvi[i] = np.clip(val, 0.01, 0.95)
+        ndvi[i][c == WATER] = np.nan
+
+    # SOC (t/ha) of 2000: class stock, richer on the mountain, with smooth and pixel noise.
+    c0 = unccd[0]
+    soc = (SOC_MEAN[c0] * (1.0 + 0.3 * np.clip(elev, 0, 1)) * np.exp(0.12 * soc_f)
+           * np.exp(0.03 * rng.standard_normal((n, n))))
+    soc = soc.astype(np.float32)
+
+    transform = Affine(PIXEL_SIZE, 0.0, ORIGIN[0], 0.0, -PIXEL_SIZE, ORIGIN[1])
+    aoi = _aoi_polygon(n)
+    aoi_mask = rasterio.features.geometry_mask([mapping(aoi)], (n, n), transform, invert=True)
+    processes = _processes(masks, unccd)
+    return _Landscape(transform, unccd, esa, ndvi, soc, zones, aoi, _regions(n, aoi), aoi_mask,
+                      processes)
+
+
+def _esa_codes(unccd: np.ndarray, sub: np.ndarray, elev: np.ndarray,
+               river_d: np.ndarray) -> np.ndarray:
+    """UNCCD classes -> plausible ESA CCI codes (several per class, so the nesting is exercised)."""
+    montane = elev > MONTANE
+    tree = np.where(montane, np.where(sub > 0.6, 70, 50),
+                    np.where(sub < 0.2, 50, np.where(sub < 1.0, 60, 62)))
+    grass = np.where(sub < -0.9, 120, np.where(sub > 1.1, 110, 130))
+    crop = np.where(river_d < 0.02, 20, np.where(sub > 0.6, 11, np.where(sub < -0.8, 30, 10)))
+    wetland = np.where(sub > 0.8, 160, 180)
+    other = np.where(elev > 0.5, 201, 200)
+    by_class = [np.zeros_like(tree), tree, grass, crop, wetland, np.full_like(tree, 190), other,
+                np.full_like(tree, 210)]
+    table = np.stack(by_class).astype(np.uint8)  # (class, y, x)
+    rows, cols = np.indices(unccd.shape[1:])
+    return table[unccd, rows[None], cols[None]]
+
+
+def _processes(masks: dict[str, np.ndarray], unccd: np.ndarray) -> list[PlantedProcess]:
+    urban = masks["urban"]
+    not_degraded = (BASELINE, "sdg", (0, 1))
+    return [
+        PlantedProcess(
+            "Deforestation front", masks["deforestation"],
+            [Expectation(BASELINE, "land_cover_degradation", (-1,)),
+             Expectation(BASELINE, "soc_degradation", (-1,)),
+             Expectation(BASELINE, "sdg", (-1,))],
+            "tropical moist forest cleared for cropland 2004-2010, the front moving west",
+        ),
+        PlantedProcess(
+            "Urban expansion", urban,
+            [Expectation(REPORTING_1, "land_cover_degradation", (-1,)),
+             Expectation(REPORTING_2, "land_cover_degradation", (-1,)),
+             Expectation(REPORTING_1, "status", (-1,)),
+             Expectation(REPORTING_2, "status", (-1,)),
+             Expectation(REPORTING_1, "status_expanded", (2,), not_degraded),
+             Expectation(REPORTING_2, "status_expanded", (2,), not_degraded)],
+            "cropland and grassland next to the town built over in 2017-2018",
+        ),
+        PlantedProcess(
+            "Cropland abandonment", masks["abandonment"],
+            [Expectation(REPORTING_1, "land_cover_degradation", (-1,)),
+             Expectation(REPORTING_2, "land_cover_degradation", (-1,))],
+            "cropland left to grassland in 2017 (withdrawal of agriculture)",
+        ),
+        PlantedProcess(
+            "Productivity decline", masks["decline"],
+            [Expectation(REPORTING_2, "lpd", (1, 2)),
+             Expectation(REPORTING_2, "productivity_degradation", (-1,)),
+             Expectation(REPORTING_2, "land_cover_degradation", (0,)),
+             Expectation(REPORTING_2, "sdg", (-1,))],
+            f"grassland, NDVI falling {DECLINE_SLOPE:+.3f}/yr from {DECLINE_START}, no cover change",
+        ),
+        PlantedProcess(
+            "Restoration", masks["restoration"],
+            [Expectation(REPORTING_2, "lpd", (5,)),
+             Expectation(REPORTING_2, "productivity_degradation", (1,)),
+             Expectation(REPORTING_2, "sdg", (1,))],
+            f"degraded grassland, NDVI rising {RESTORE_SLOPE:+.4f}/yr from {RESTORE_START}",
+        ),
+        PlantedProcess(
+            "Drained wetland", masks["wetland"],
+            [Expectation(BASELINE, "land_cover_degradation", (-1,)),
+             Expectation(BASELINE, "sdg", (-1,))],
+            "wetland by the lake drained for cropland in 2003",
+        ),
+        PlantedProcess(
+            "Stable reference", masks["stable"],
+            [Expectation(BASELINE, "land_cover_degradation", (0,)),
+             Expectation(REPORTING_2, "land_cover_degradation", (0,)),
+             Expectation(REPORTING_2, "sdg", (0, 1))],
+            "undisturbed lowland forest: any degradation here is a false alarm",
+        ),
+    ]
+
+
+# --- writing -------------------------------------------------------------------------------------------
+def _write_tif(path: Path, data: np.ndarray, transform: Affine, nodata: float | int,
+               descriptions: list[str] | None = None) -> None:
+    data = data if data.ndim == 3 else data[None]
+    profile = {
+        "driver": "GTiff", "width": data.shape[2], "height": data.shape[1], "count": data.shape[0],
+        "dtype": data.dtype.name, "crs": CRS, "transform": transform, "nodata": nodata,
+        "tiled": True, "blockxsize": 128, "blockysize": 128, "compress": "deflate",
+        "predictor": 3 if data.dtype.kind == "f" else 2,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        for i, d in enumerate(descriptions or [], start=1):
+            dst.set_band_description(i, d)
+
+
+def _write_gpkg(path: Path, names: list[str], geoms: list[Polygon], layer: str) -> None:
+    import geopandas as gpd
+    import pyogrio
+
+    # A fixed gpkg_contents timestamp keeps the file identical from run to run.
+    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2026-01-01T00:00:00.000Z"})
+    try:
+        if path.exists():
+            path.unlink()
+        gdf = gpd.GeoDataFrame({"name": names}, geometry=geoms, crs=CRS)
+        gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
+
+
+def _config(output: Path) -> dict:
+    return {
+        "title": "ldnkit demo: synthetic landscape with planted processes",
+        "output": str(output),
+        "overwrite": True,
+        "inputs": {
+            "productivity": {"path": NDVI_FILE, "index": "ndvi"},
+            "land_cover": {
+                "maps": {y: f"land_cover_{y}.tif" for y in YEARS},
+                "legend": "esa_cci",
+                "nodata": [LC_NODATA],
+            },
+            "soc": {"path": "soc_2000.tif", "year": 2000},
+            "climate_zones": {"path": "climate_zones.tif"},
+            "area_of_interest": "area_of_interest.gpkg",
+            "regions": {"path": "regions.gpkg", "name_field": "name"},
+        },
+        "periods": {
+            "baseline": {"name": BASELINE, "start": 2000, "end": 2015},
+            "reporting": [
+                {"name": REPORTING_1, "start": 2016, "end": 2019},
+                {"name": REPORTING_2, "start": 2016, "end": 2023},
+            ],
+        },
+        # Several blocks even at the default size, so the demo exercises block-wise work.
+        "compute": {"chunk_size": 256},
+    }
+
+
+def build_demo_inputs(folder: Path, *, size: int = 400, seed: int = DEFAULT_SEED,
+                      output: Path | None = None) -> DemoCase:
+    """Write the demo landscape's input files and run config into ``folder``.
+
+    Files: ``ndvi_2000-2023.tif`` (float32 NDVI 0..1, a band per year, descriptions "2000"...,
+    NaN no data), ``land_cover_<year>.tif`` 2000..2023 (uint8 ESA CCI codes, 0 no data),
+    ``soc_2000.tif`` (float32 t/ha 0-30 cm, NaN on water), ``climate_zones.tif`` (uint8 IPCC codes:
+    11 tropical moist, 9 tropical montane), ``regions.gpkg`` (field ``name``: North, Centre,
+    South; they tile the area of interest), ``area_of_interest.gpkg`` and ``config.yaml`` (baseline
+    2000-2015, reporting 2016-2019 and 2016-2023, default methods, ``output`` = ``output`` or
+    ``folder/run``). Grid: EPSG:4326, ``size`` x ``size`` pixels of 0.0025°, upper-left 36.0 E 0.5 S.
+
+    Deterministic: the same ``size`` and ``seed`` give the same files byte for byte.
+
+    Example
+    -------
+    >>> case = build_demo_inputs(tmp_path / "inputs", size=200)   # doctest: +SKIP
+    >>> load_config(case.config_path).periods.reporting[1].name   # doctest: +SKIP
+    '2016-2023'
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    land = _landscape(int(size), int(seed))
+    files: dict[str, Path] = {}
+
+    files["ndvi"] = folder / NDVI_FILE
+    _write_tif(files["ndvi"], land.ndvi, land.transform, float("nan"), [str(y) for y in YEARS])
+    for i, y in enumerate(YEARS):
+        files[f"land_cover_{y}"] = folder / f"land_cover_{y}.tif"
+        _write_tif(files[f"land_cover_{y}"], land.esa[i], land.transform, LC_NODATA, [str(y)])
+    files["soc"] = folder / "soc_2000.tif"
+    _write_tif(files["soc"], land.soc, land.transform, float("nan"), ["2000"])
+    files["climate_zones"] = folder / "climate_zones.tif"
+    _write_tif(files["climate_zones"], land.zones, land.transform, ZONE_NODATA)
+    files["area_of_interest"] = folder / "area_of_interest.gpkg"
+    _write_gpkg(files["area_of_interest"], ["Demo area"], [land.aoi], "area_of_interest")
+    files["regions"] = folder / "regions.gpkg"
+    _write_gpkg(files["regions"], [n for n, _ in land.regions], [g for _, g in land.regions],
+                "regions")
+
+    out = Path(output) if output is not None else folder / "run"
+    config_path = folder / "config.yaml"
+    text = "# ldnkit demo run: written by ldnkit.demo.build_demo_inputs\n"
+    text += yaml.safe_dump(_config(out.resolve()), sort_keys=False, allow_unicode=True)
+    config_path.write_text(text)
+    files["config"] = config_path
+    return DemoCase(config_path, folder, land.processes, aoi=land.aoi_mask,
+                    transform=land.transform, crs=CRS, files=files)
+
+
+# --- evaluation -------------------------------------------------------------------------------------------
+def _read_layer(path: Path, case: DemoCase, shape: tuple[int, int]) -> np.ndarray:
+    """A written int16 layer, read on the demo grid (pixels it does not cover are NODATA)."""
+    with rasterio.open(path) as src:
+        t = case.transform
+        if not (math.isclose(src.transform.a, t.a, rel_tol=1e-9)
+                and math.isclose(src.transform.e, t.e, rel_tol=1e-9)):
+            raise InputError(str(path), "is not on the demo grid (pixel size differs)",
+                             "write the demo's layers on the grid of its inputs")
+        if src.transform.almost_equals(t) and src.shape == shape:
+            return src.read(1).astype(np.int32)
+        # Same pixels, other extent (e.g. cropped to the area of interest): read our window.
+        col = round((t.c - src.transform.c) / t.a)  # our origin in the file's pixels
+        row = round((t.f - src.transform.f) / t.e)
+        out = np.full(shape, codes.NODATA, np.int32)
+        r0, r1 = max(row, 0), min(row + shape[0], src.height)
+        c0, c1 = max(col, 0), min(col + shape[1], src.width)
+        if r0 < r1 and c0 < c1:
+            win = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
+            out[r0 - row:r1 - row, c0 - col:c1 - col] = src.read(1, window=win)
+        return out
+
+
+def evaluate_demo(run_dir: Path, case: DemoCase) -> pd.DataFrame:
+    """Share of each planted process's pixels that a run classed as expected.
+
+    Reads ``run_dir/layers/<period>/<layer>.tif`` (int16, -32768 no data) and returns one row per
+    (process, period, layer): ``process``, ``period``, ``layer``, ``expected`` (the accepted codes,
+    e.g. "-1" or "1, 2"), ``pixels`` (pixels checked) and ``recovered`` (% of them with an accepted
+    code; NaN if the layer file is missing). Pixels outside the area of interest or with no data
+    count as not recovered.
+    """
+    run_dir = Path(run_dir)
+    shape = case.processes[0].mask.shape
+    aoi = case.aoi if case.aoi is not None else np.ones(shape, bool)
+    cache: dict[tuple[str, str], np.ndarray | None] = {}
+
+    def layer(period: str, name: str) -> np.ndarray | None:
+        if (period, name) not in cache:
+            path = run_dir / "layers" / period / f"{name}.tif"
+            cache[(period, name)] = _read_layer(path, case, shape) if path.exists() else None
+        return cache[(period, name)]
+
+    rows = []
+    for proc in case.processes:
+        for exp in proc.expected:
+            sel = proc.mask.copy()
+            note = ""
+            if exp.only_where is not None:
+                w_period, w_layer, w_codes = exp.only_where
+                cond = layer(w_period, w_layer)
+                sel &= np.isin(cond, w_codes) if cond is not None else False
+                note = f"where {w_period} {w_layer} in {{{', '.join(map(str, w_codes))}}}"
+            values = layer(exp.period, exp.layer)
+            pixels = int(sel.sum())
+            if values is None or pixels == 0:
+                share = float("nan")
+            else:
+                ok = sel & aoi & np.isin(values, exp.codes) & (values != codes.NODATA)
+                share = 100.0 * int(ok.sum()) / pixels
+            rows.append({
+                "process": proc.name, "period": exp.period, "layer": exp.layer,
+                "expected": ", ".join(str(c) for c in exp.codes), "pixels": pixels,
+                "recovered": share, "condition": note,
+            })
+    return pd.DataFrame(rows, columns=["process", "period", "layer", "expected", "pixels",
+                                       "recovered", "condition"])
+
+
+def print_demo_report(df: pd.DataFrame, console: Console) -> None:
+    """Print :func:`evaluate_demo`'s table with rich: green >= 90 %, yellow >= 75 %, red below."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="ldnkit demo: planted processes recovered", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    table.add_column("Process", ratio=1, min_width=12)
+    table.add_column("Period", no_wrap=True)
+    table.add_column("Layer", no_wrap=True)
+    for col in ("Codes", "Pixels", "Recovered"):
+        table.add_column(col, justify="right", no_wrap=True)
+    notes: list[str] = []
+    previous = None
+    for row in df.itertuples(index=False):
+        share = row.recovered
+        if share != share:  # NaN: layer missing or nothing to check
+            shown = "[red]missing[/red]" if row.pixels else "[dim]n/a[/dim]"
+        else:
+            colour = "green" if share >= 90 else "yellow" if share >= 75 else "red"
+            shown = f"[{colour}]{share:5.1f} %[/{colour}]"
+        layer = row.layer
+        if row.condition:  # footnote, so the table stays narrow
+            if row.condition not in notes:
+                notes.append(row.condition)
+            layer += " " + "*" * (notes.index(row.condition) + 1)
+        table.add_row(row.process if row.process != previous else "", row.period, layer,
+                      f"{{{row.expected}}}", f"{row.pixels:,}", shown)
+        previous = row.process
+    console.print(table)
+    for i, note in enumerate(notes, start=1):
+        console.print(f"[dim]{'*' * i} only {note}[/dim]")
+    valid = df["recovered"].dropna()
+    if len(valid):
+        console.print(f"Recovered {valid.mean():.1f} % on average; lowest {valid.min():.1f} % "
+                      f"({(valid >= 90).sum()} of {len(df)} checks at 90 % or more).")
+
+
+def run_demo(out: Path | None = None, quiet: bool = False) -> tuple[Result, pd.DataFrame]:
+    """Build the demo inputs in ``out/inputs``, run the pipeline into ``out/run`` and evaluate it.
+
+    ``out`` defaults to ``./ldnkit-demo``. Returns the pipeline's Result and the table of
+    :func:`evaluate_demo`.
+    """
+    from .config import load_config
+    from .pipeline import run  # lazily: the demo builds its inputs without the pipeline
+
+    out = Path(out) if out is not None else Path("ldnkit-demo")
+    case = build_demo_inputs(out / "inputs", output=out / "run")
+    cfg = load_config(case.config_path)
+    result = run(cfg, quiet=quiet)
+    return result, evaluate_demo(cfg.resolve(cfg.output), case)

@@ -1,0 +1,1 @@
+"""Indicators: xarray in, xarray out."""

@@ -1,0 +1,1 @@
+"""Numba kernels: numpy in, numpy out; no xarray, no I/O."""

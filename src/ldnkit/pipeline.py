@@ -1,0 +1,584 @@
+"""``run(config) -> Result``: load and align the inputs, build every layer lazily, write, tabulate.
+
+The whole computation is one lazy dask graph per stage: rasters are read window by window, every
+per-pixel step runs block by block, and all layers are written in a single ``dask.compute`` so shared
+upstream work (reading, the trend kernel ...) is done once. Tables are then computed in one more pass
+over the written (small, int16) layers. Everything goes to a temporary sibling of the output folder
+that is renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from . import __version__, codes
+from .area import cell_area
+from .config import RunConfig, load_config
+from .errors import ConfigError, InputError
+from .indicators import land_cover as lcmod
+from .indicators import productivity as prod
+from .indicators import sdg as sdgmod
+from .indicators import soc as socmod
+from .io import raster as rio_io
+from .io import vector as vec_io
+from .periods import PeriodPlan, plan_periods
+from .progress import Feedback
+from .tables import PeriodLayers, TableInputs, compute_tables, tables_to_json, write_xlsx
+
+#: Layers written for every period (categorical unless listed in FLOAT_LAYERS), in this order.
+PERIOD_LAYERS = (
+    "trend_slope", "trajectory", "state", "performance_ratio", "performance", "lpd",
+    "productivity_degradation", "land_cover_transition", "land_cover_degradation",
+    "soc_change", "soc_degradation", "sdg", "status", "status_expanded",
+)
+FLOAT_LAYERS = {"trend_slope", "performance_ratio", "soc_change"}
+LEGENDS: dict[str, codes.Legend | None] = {
+    "trajectory": codes.DEGRADATION, "state": codes.DEGRADATION,
+    "performance": codes.DEGRADATION, "lpd": codes.LPD,
+    "productivity_degradation": codes.DEGRADATION,
+    "land_cover_transition": codes.LAND_COVER_TRANSITION,
+    "land_cover_degradation": codes.DEGRADATION, "soc_degradation": codes.DEGRADATION,
+    "sdg": codes.DEGRADATION, "status": codes.DEGRADATION,
+    "status_expanded": codes.STATUS_EXPANDED, "land_cover": codes.LAND_COVER,
+}
+DESCRIPTIONS = {
+    "trend_slope": "Theil-Sen slope of the vegetation index (VI units per year)",
+    "trajectory": "Productivity trajectory (-1 degrading, 0 stable, 1 improving)",
+    "state": "Productivity state (-1 degrading, 0 stable, 1 improving)",
+    "performance_ratio": "Productivity performance: pixel mean / unit percentile",
+    "performance": "Productivity performance (-1 degraded, 0 not degraded)",
+    "lpd": "Land productivity dynamics (1 declining .. 5 increasing)",
+    "productivity_degradation": "Productivity sub-indicator (-1 degraded, 0 stable, 1 improved)",
+    "land_cover_transition": "Land cover transition (initial class * 10 + final class)",
+    "land_cover_degradation": "Land cover sub-indicator (-1 degraded, 0 stable, 1 improved)",
+    "soc_change": "SOC stock change (%)",
+    "soc_degradation": "SOC sub-indicator (-1 degraded, 0 stable, 1 improved)",
+    "sdg": "SDG 15.3.1 one-out-all-out (-1 degraded, 0 stable, 1 improved)",
+    "status": "Status against the baseline (-1 degraded, 0 stable, 1 improved)",
+    "status_expanded": "Expanded status against the baseline (7 classes)",
+}
+
+
+@dataclass
+class Result:
+    """What a run produced: the output folder, its layer files, tables and summary."""
+
+    output: Path
+    layers: dict[str, Path]
+    tables: dict[str, dict[str, Any]]
+    summary: dict[str, Any]
+    wall_time: float = 0.0
+    periods: list[PeriodPlan] = field(default_factory=list)
+
+    def layer(self, name: str, period: str | None = None) -> xr.DataArray:
+        """Open one written layer lazily, e.g. ``result.layer("sdg", "baseline")``."""
+        key = f"{period}/{name}" if period else name
+        if key not in self.layers:
+            raise KeyError(f"no layer {key!r}; have {sorted(self.layers)}")
+        return rio_io.open_layer(self.layers[key]).squeeze(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+@contextmanager
+def _scheduler(name: str, workers: int | None):
+    """Run dask work on threads, processes, or a dask.distributed cluster at an address."""
+    if "://" in name:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ConfigError("compute.scheduler", "needs the 'distributed' package",
+                              "pip install 'ldnkit[distributed]'") from None
+        try:
+            client = Client(name, timeout="20s")
+        except OSError as exc:
+            raise ConfigError("compute.scheduler", f"cannot reach the scheduler at {name} ({exc})",
+                              "check the address and that the cluster is running") from None
+        try:
+            with dask.config.set(scheduler=client):
+                yield True
+        finally:
+            client.close()
+        return
+    opts: dict[str, Any] = {"scheduler": name}
+    if workers:
+        opts["num_workers"] = workers
+    with dask.config.set(**opts):
+        yield False
+
+
+def _need_file(cfg: RunConfig, path: Path, key: str) -> Path:
+    p = cfg.resolve(path)
+    if not p.exists():
+        raise InputError(key, f"file not found: {p}", "check the path (relative paths start at the config's folder)")
+    return p
+
+
+def _mask(layer: xr.DataArray, inside: xr.DataArray) -> xr.DataArray:
+    """Categorical NODATA / float NaN outside the area of interest; attrs kept."""
+    if np.issubdtype(layer.dtype, np.floating):
+        out = layer.where(inside)
+    else:
+        out = layer.where(inside, codes.NODATA).astype(codes.CATEGORICAL_DTYPE)
+    out.attrs = dict(layer.attrs)
+    return out
+
+
+def _as_int16(a: xr.DataArray) -> xr.DataArray:
+    """Categorical codes from a reader (ints, or floats with NaN) as int16 with NODATA."""
+    if np.issubdtype(a.dtype, np.floating):
+        return a.fillna(codes.NODATA).astype(codes.CATEGORICAL_DTYPE)
+    return a.astype(codes.CATEGORICAL_DTYPE)
+
+
+class _Loader:
+    """Opens and aligns every input of a config on one target grid, lazily."""
+
+    def __init__(self, cfg: RunConfig, tmp: Path) -> None:
+        self.cfg, self.tmp = cfg, tmp
+        self.chunks = cfg.compute.chunk_size
+        self.inputs_used: dict[str, str] = {}
+
+    # -- productivity and grid --
+    def vegetation_index(self) -> xr.DataArray | None:
+        pi = self.cfg.inputs.productivity
+        if pi is None:
+            return None
+        path = _need_file(self.cfg, pi.path, "inputs.productivity.path")
+        self.inputs_used["productivity"] = str(path)
+        return rio_io.open_annual_stack(
+            path, years=pi.years, variable=pi.variable, aggregate=pi.aggregate, scale=pi.scale,
+            offset=pi.offset, nodata=pi.nodata, chunks=self.chunks, key="inputs.productivity",
+        )
+
+    def categorical(self, path: Path, key: str, grid, nodata_values=()) -> xr.DataArray:
+        p = _need_file(self.cfg, path, key)
+        self.inputs_used[key] = str(p)
+        a = rio_io.open_layer(p, grid=grid, resampling="nearest", chunks=self.chunks, key=key)
+        return a
+
+    def continuous(self, path: Path, key: str, grid) -> xr.DataArray:
+        p = _need_file(self.cfg, path, key)
+        self.inputs_used[key] = str(p)
+        return rio_io.open_layer(p, grid=grid, resampling="average", chunks=self.chunks, key=key,
+                                 masked=True)
+
+
+def _nesting(cfg: RunConfig) -> dict[int, list[int]]:
+    lc = cfg.inputs.land_cover
+    if isinstance(lc.nesting, dict):
+        return {int(k): [int(c) for c in v] for k, v in lc.nesting.items()}
+    if isinstance(lc.nesting, Path):
+        p = _need_file(cfg, lc.nesting, "inputs.land_cover.nesting")
+        import yaml
+
+        try:
+            data = yaml.safe_load(p.read_text())
+            return {int(k): [int(c) for c in v] for k, v in data.items()}
+        except Exception:
+            raise InputError(str(p), "is not a nesting table",
+                             "write a YAML/JSON mapping of UNCCD class (1-7) to a list of your codes") from None
+    return {k: list(v) for k, v in codes.BUILTIN_NESTINGS[lc.legend].items()}
+
+
+# ---------------------------------------------------------------------------------------------------
+def run(config: RunConfig | str | Path, *, quiet: bool = False, scheduler: str | None = None,
+        console=None) -> Result:
+    """Compute SDG 15.3.1 and its sub-indicators for every period of ``config`` and write the outputs.
+
+    Parameters
+    ----------
+    config : a :class:`~ldnkit.config.RunConfig` or the path of a YAML run config.
+    quiet : no progress output.
+    scheduler : overrides ``compute.scheduler`` (``threads``, ``processes``, or ``tcp://host:port``).
+
+    Returns
+    -------
+    Result with the output folder, paths of the written layers, the PRAIS tables and the summary.
+
+    Example
+    -------
+    >>> result = ldnkit.run("kenya.yaml")          # doctest: +SKIP
+    >>> result.tables["Area of interest"]["SO1-4.T2"]  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    if scheduler:
+        cfg.compute.scheduler = scheduler
+    fb = Feedback(quiet=quiet, console=console)
+    out = cfg.resolve(cfg.output)
+    if out.exists() and not cfg.overwrite:
+        raise ConfigError("output", f"{out} already exists", "choose another folder or set overwrite: true")
+    with _scheduler(cfg.compute.scheduler, cfg.compute.workers) as distributed:
+        with rio_io.atomic_output_dir(out, overwrite=cfg.overwrite) as tmp:
+            result = _run_into(cfg, tmp, fb, distributed)
+    result.output = out
+    result.layers = {k: out / v.relative_to(tmp) for k, v in result.layers.items()}
+    result.wall_time = time.perf_counter() - t0
+    fb.say(f"Done in {result.wall_time:.1f} s. Outputs: {out}")
+    return result
+
+
+def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Result:
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    scratch = tmp / ".scratch"
+    scratch.mkdir()
+    loader = _Loader(cfg, scratch)
+    chunks = cfg.compute.chunk_size
+
+    # ---- grid and the vegetation index -------------------------------------------------------
+    vi = loader.vegetation_index()
+    target = cfg.grid.target
+    if target == "productivity":
+        if vi is None:
+            raise ConfigError("grid.target", "is 'productivity' but there is no productivity input",
+                              "set grid.target to land_cover, soc or a raster path")
+        grid = rio_io.grid_of(vi)
+    elif target == "land_cover":
+        lc_in = cfg.inputs.land_cover
+        first = lc_in.path if lc_in.path is not None else next(iter(lc_in.maps.values()))
+        grid = rio_io.grid_of(_need_file(cfg, first, "inputs.land_cover"))
+    elif target == "soc":
+        grid = rio_io.grid_of(_need_file(cfg, cfg.inputs.soc.path, "inputs.soc.path"))
+    else:
+        grid = rio_io.grid_of(_need_file(cfg, Path(target), "grid.target"))
+    if vi is not None and rio_io.grid_of(vi) != grid:
+        rio_io.check_overlap(grid, rio_io.grid_of(vi), "inputs.productivity")
+        vi = rio_io.align(vi, grid, "average", chunks=chunks, workdir=scratch)
+    fb.say(f"Grid: {grid.width} x {grid.height} pixels, {grid.crs.to_string()}")
+
+    # ---- land cover ---------------------------------------------------------------------------
+    lc_in = cfg.inputs.land_cover
+    nesting = _nesting(cfg)
+    raw_maps: dict[int, xr.DataArray] = {}
+    if lc_in.maps is not None:
+        for year, path in sorted(lc_in.maps.items()):
+            key = f"inputs.land_cover.maps.{year}"
+            p = _need_file(cfg, path, key)
+            rio_io.check_overlap(grid, rio_io.grid_of(p), key)
+            raw_maps[int(year)] = loader.categorical(path, key, grid).squeeze(drop=True)
+    else:
+        key = "inputs.land_cover.path"
+        p = _need_file(cfg, lc_in.path, key)
+        rio_io.check_overlap(grid, rio_io.grid_of(p), key)
+        stack = loader.categorical(lc_in.path, key, grid)
+        years = rio_io.band_years(p, lc_in.years, key=key)
+        for i, year in enumerate(years):
+            raw_maps[year] = stack.isel(band=i, drop=True)
+    lc_nodata = list(lc_in.nodata)
+    for year, raw in raw_maps.items():
+        nd = raw.rio.nodata if raw.rio.nodata is not None else raw.attrs.get("_FillValue")
+        if nd is not None and nd not in lc_nodata:
+            lc_nodata.append(nd)
+    unmapped = dask.compute({y: _unmapped_lazy(r, nesting, lc_nodata) for y, r in raw_maps.items()})[0]
+    for year, bad in unmapped.items():
+        if len(bad):
+            shown = ", ".join(str(int(c)) for c in list(bad)[:10])
+            raise InputError(
+                f"inputs.land_cover ({year} map)",
+                f"land cover code(s) {shown} are not in the '{lc_in.legend}' nesting",
+                "add them to inputs.land_cover.nesting (legend: custom) or declare them in inputs.land_cover.nodata",
+            )
+    maps = {y: lcmod.nest_land_cover(r, nesting, lc_nodata) for y, r in raw_maps.items()}
+
+    # ---- periods ------------------------------------------------------------------------------
+    ext = cfg.inputs.external_lpd
+    all_names = [cfg.periods.baseline.name] + [p.name for p in cfg.periods.reporting]
+    ext_periods = (ext.periods or all_names) if ext is not None else []
+    vi_years = [int(y) for y in vi["year"].values] if vi is not None else None
+    plans = plan_periods(cfg, vi_years, sorted(maps), ext_periods)
+
+    # ---- SOC ------------------------------------------------------------------------------------
+    soc_in = cfg.inputs.soc
+    soc_path = _need_file(cfg, soc_in.path, "inputs.soc.path")
+    rio_io.check_overlap(grid, rio_io.grid_of(soc_path), "inputs.soc.path")
+    soc_ref = loader.continuous(soc_in.path, "inputs.soc.path", grid).squeeze(drop=True)
+    if soc_in.nodata is not None:
+        soc_ref = soc_ref.where(soc_ref != soc_in.nodata)
+    soc_ref = (soc_ref.astype("float32") * np.float32(soc_in.scale)).where(soc_ref >= 0)
+    soc_year = soc_in.year if soc_in.year is not None else min(p.land_cover[0] for p in plans)
+    first_needed = min(p.land_cover[0] for p in plans)
+    if soc_year > first_needed:
+        raise ConfigError("inputs.soc.year", f"is {soc_year}, after the first land-cover year {first_needed}",
+                          "give the SOC reference stock for that year or earlier")
+    last_needed = max(p.land_cover[1] for p in plans)
+    lc_years = list(range(soc_year, last_needed + 1))
+    if soc_year < min(maps):
+        raise ConfigError("inputs.soc.year", f"is {soc_year} but the first land-cover map is for {min(maps)}",
+                          "add a land-cover map for the SOC reference year")
+    lc_annual = lcmod.annual_land_cover(maps, lc_years)
+
+    cz = cfg.inputs.climate_zones
+    if cz.path is not None:
+        czk = "inputs.climate_zones.path"
+        rio_io.check_overlap(grid, rio_io.grid_of(_need_file(cfg, cz.path, czk)), czk)
+        zones = _as_int16(loader.categorical(cz.path, czk, grid).squeeze(drop=True))
+        soc_annual = socmod.soc_stock(
+            soc_ref, lc_annual, climate_zone=zones, reference_year=soc_year,
+            management_factor=cfg.methods.soc.management_factor, input_factor=cfg.methods.soc.input_factor,
+            years_to_equilibrium=cfg.methods.soc.years_to_equilibrium,
+        )
+    else:
+        zones = None
+        soc_annual = socmod.soc_stock(
+            soc_ref, lc_annual, flu_class=codes.FLU_CLASS_NAMES[cz.zone], reference_year=soc_year,
+            management_factor=cfg.methods.soc.management_factor, input_factor=cfg.methods.soc.input_factor,
+            years_to_equilibrium=cfg.methods.soc.years_to_equilibrium,
+        )
+
+    # ---- area of interest and regions -----------------------------------------------------------
+    template = maps[min(maps)]
+    if cfg.inputs.area_of_interest is not None:
+        key = "inputs.area_of_interest"
+        gdf = vec_io.read_vector(_need_file(cfg, cfg.inputs.area_of_interest, key), key=key)
+        vec_io.check_aoi_inside(gdf, grid, key)
+        inside = vec_io.rasterize(gdf, grid, chunks=chunks) == 1
+    else:
+        inside = xr.ones_like(template, dtype=bool)
+    inside = inside.assign_coords(x=template.x, y=template.y)
+    regions = None
+    region_names: dict[int, str] = {}
+    if cfg.inputs.regions is not None:
+        key = "inputs.regions.path"
+        rgdf = vec_io.read_vector(_need_file(cfg, cfg.inputs.regions.path, key), key=key)
+        field_name = cfg.inputs.regions.name_field
+        if field_name not in rgdf.columns:
+            raise ConfigError("inputs.regions.name_field", f"'{field_name}' is not a field of the regions layer",
+                              f"use one of {[c for c in rgdf.columns if c != 'geometry']}")
+        vec_io.check_aoi_inside(rgdf, grid, key)
+        names = [str(n) for n in rgdf[field_name]]
+        region_names = {i + 1: n for i, n in enumerate(names)}
+        regions = vec_io.rasterize(rgdf, grid, values=list(region_names), fill=codes.NODATA,
+                                   chunks=chunks).assign_coords(x=template.x, y=template.y)
+        regions = regions.where(inside, codes.NODATA).astype(codes.CATEGORICAL_DTYPE)
+    regional = {}
+    for i, rm in enumerate(cfg.methods.land_cover.regional_matrices):
+        ids = [k for k, n in region_names.items() if n == rm.region]
+        if not ids:
+            raise ConfigError(f"methods.land_cover.regional_matrices[{i}].region",
+                              f"no region named {rm.region!r}", f"use one of {sorted(set(region_names.values()))}")
+        for k in ids:
+            regional[k] = rm.matrix
+    timings["prepare"] = time.perf_counter() - t
+
+    # ---- the layers of every period -----------------------------------------------------------------
+    layers: dict[str, xr.DataArray] = {}
+    baseline_sdg = None
+    mth = cfg.methods
+    units_cache: dict[int, xr.DataArray] = {}
+    for plan in plans:
+        pl: dict[str, xr.DataArray] = {}
+        if plan.external_lpd:
+            key = "inputs.external_lpd.path"
+            p = _need_file(cfg, ext.path, key)
+            rio_io.check_overlap(grid, rio_io.grid_of(p), key)
+            ext_layer = _as_int16(loader.categorical(ext.path, key, grid).squeeze(drop=True))
+            pl["lpd"] = prod.external_lpd(ext_layer, legend=ext.legend)
+        else:
+            window = vi.sel(year=slice(*plan.trend))
+            pl.update(_productivity_layers(window, vi, plan, mth, maps, zones, units_cache, cfg, loader, grid))
+        pl["productivity_degradation"] = prod.lpd_degradation(pl["lpd"])
+        lc_i, lc_f = lc_annual.sel(year=plan.land_cover[0]), lc_annual.sel(year=plan.land_cover[1])
+        pl["land_cover_transition"] = lcmod.land_cover_transition(lc_i, lc_f)
+        pl["land_cover_degradation"] = lcmod.land_cover_degradation(
+            lc_i, lc_f, matrix=mth.land_cover.matrix, regions=regions if regional else None,
+            regional_matrices=regional or None,
+        )
+        soc_i, soc_f = soc_annual.sel(year=plan.land_cover[0]), soc_annual.sel(year=plan.land_cover[1])
+        pl["soc_change"] = socmod.soc_change_percent(soc_i, soc_f)
+        pl["soc_degradation"] = socmod.soc_degradation(
+            soc_i, soc_f, threshold=mth.soc.threshold, water=(lc_i == codes.WATER),
+            inclusive=mth.soc.inclusive,
+        )
+        pl["sdg"] = sdgmod.one_out_all_out(pl["productivity_degradation"], pl["land_cover_degradation"],
+                                           pl["soc_degradation"])
+        if plan.kind == "baseline":
+            baseline_sdg = pl["sdg"]
+        else:
+            pl["status"] = sdgmod.status(baseline_sdg, pl["sdg"])
+            pl["status_expanded"] = sdgmod.status(baseline_sdg, pl["sdg"], expanded=True)
+        for name in PERIOD_LAYERS:
+            if name in pl:
+                layers[f"{plan.name}/{name}"] = _mask(pl[name], inside)
+
+    table_years = sorted({y for p in plans for y in p.land_cover})
+    for y in table_years:
+        layers[f"land_cover/land_cover_{y}"] = _mask(lc_annual.sel(year=y, drop=True), inside)
+        layers[f"soc/soc_{y}"] = _mask(soc_annual.sel(year=y, drop=True).astype("float32"), inside)
+
+    # ---- write everything in one pass ----------------------------------------------------------------
+    t = time.perf_counter()
+    items = []
+    paths: dict[str, Path] = {}
+    for key, layer in layers.items():
+        folder, name = key.split("/")
+        path = tmp / "layers" / folder / f"{name}.tif"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        base = name.rsplit("_", 1)[0] if folder in ("land_cover", "soc") else name
+        legend = None if (base in FLOAT_LAYERS or folder == "soc") else LEGENDS.get(base)
+        tags = {k: _tag(v) for k, v in layer.attrs.items()}
+        desc = DESCRIPTIONS.get(name, f"{folder} {name}")
+        items.append((layer.squeeze(drop=True), path,
+                      {"legend": legend, "description": desc, "tags": tags}))
+        paths[key] = path
+    with fb.stage("Computing and writing layers", pixels=grid.width * grid.height, distributed=distributed):
+        rio_io.write_layers(items)
+    timings["layers"] = time.perf_counter() - t
+
+    # ---- tables from the written layers ---------------------------------------------------------------
+    t = time.perf_counter()
+
+    def reopen(key: str) -> xr.DataArray:
+        a = rio_io.open_layer(paths[key], chunks=chunks).squeeze(drop=True)
+        return a.assign_coords(x=template.x, y=template.y)
+
+    period_layers = []
+    for plan in plans:
+        def g(n, plan=plan):
+            k = f"{plan.name}/{n}"
+            return reopen(k) if k in paths else None
+        period_layers.append(PeriodLayers(
+            name=plan.name, kind=plan.kind, land_cover_years=plan.land_cover,
+            productivity_years=plan.trend, land_cover_degradation=g("land_cover_degradation"),
+            lpd=g("lpd"), productivity_degradation=g("productivity_degradation"),
+            soc_degradation=g("soc_degradation"), sdg=g("sdg"), status=g("status"),
+            status_expanded=g("status_expanded"),
+        ))
+    area = cell_area(template)
+    inside_i16 = inside.astype(codes.CATEGORICAL_DTYPE)
+    matrices = {"national": [list(r) for r in (mth.land_cover.matrix or codes.DEFAULT_TRANSITION_MATRIX)]}
+    for rm in mth.land_cover.regional_matrices:
+        matrices[rm.region] = rm.matrix
+    tin = TableInputs(
+        land_cover={y: reopen(f"land_cover/land_cover_{y}") for y in table_years},
+        soc={y: _float(reopen(f"soc/soc_{y}")) for y in table_years},
+        periods=period_layers, area=area, aoi=inside_i16, regions=regions, region_names=region_names,
+        nesting=nesting if lc_in.legend != "unccd" else None, legend_name=lc_in.legend, matrices=matrices,
+        soc_tier="Tier 1", methods=_method_text(cfg),
+    )
+    with fb.stage("Area tables", pixels=grid.width * grid.height, distributed=distributed):
+        tables = compute_tables(tin)
+    write_xlsx(tables, tmp / "tables.xlsx")
+    timings["tables"] = time.perf_counter() - t
+
+    # ---- summary ---------------------------------------------------------------------------------------
+    summary = {
+        "ldnkit_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "title": cfg.title,
+        "python": platform.python_version(),
+        "grid": {"crs": grid.crs.to_string(), "width": grid.width, "height": grid.height,
+                 "transform": list(grid.transform)[:6], "geographic": bool(grid.crs.is_geographic),
+                 "area_method": "WGS84 ellipsoid row strips" if grid.crs.is_geographic else "pixel size"},
+        "inputs": loader.inputs_used,
+        "periods": [p.as_dict() for p in plans],
+        "methods": _method_text(cfg),
+        "config": cfg.recorded(),
+        "layers": {k: {"path": str(p.relative_to(tmp)), "attrs": _jsonable(layers[k].attrs)}
+                   for k, p in paths.items()},
+        "tables": tables_to_json(tables),
+        "timings_s": timings,
+    }
+    (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    import shutil
+
+    shutil.rmtree(scratch, ignore_errors=True)
+    return Result(output=tmp, layers=paths, tables=tables, summary=summary, periods=plans)
+
+
+def _float(a: xr.DataArray) -> xr.DataArray:
+    return a.astype("float32")
+
+
+def _unmapped_lazy(raw: xr.DataArray, nesting, nodata_values):
+    return dask.delayed(lcmod.unmapped_codes)(raw, nesting, nodata_values)
+
+
+def _productivity_layers(window, vi, plan, mth, maps, zones, units_cache, cfg, loader, grid):
+    """Trajectory, state, performance and LPD of one period."""
+    out: dict[str, xr.DataArray] = {}
+    tr = mth.trajectory
+    trend_ds = prod.trend(window)
+    out["trend_slope"] = trend_ds["slope"].astype("float32")
+    out["trend_slope"].attrs = dict(trend_ds.attrs)
+    out["trajectory"] = prod.trajectory(window, method=tr.method, alpha=tr.alpha,
+                                        z_threshold=tr.z_threshold, level=tr.level)
+    st = mth.state
+    out["state"] = prod.state(vi, historical=plan.state_historical, comparison=plan.state_comparison,
+                              method=st.method, min_difference=st.min_difference,
+                              z_threshold=st.z_threshold, z_denominator=st.z_denominator)
+    pf = mth.performance
+    perf_window = vi.sel(year=slice(*plan.performance))
+    units = _units(pf.units, plan.performance[1], maps, zones, cfg, loader, grid)
+    perf = prod.performance(perf_window, units, threshold=pf.threshold, percentile=pf.percentile)
+    out["performance_ratio"] = perf["ratio"]
+    out["performance"] = perf["class"]
+    out["lpd"] = prod.lpd(out["trajectory"], out["state"], out["performance"], table=mth.lpd.table)
+    return out
+
+
+def _units(kind: str, year: int, maps, zones, cfg, loader, grid) -> xr.DataArray:
+    """Ecological units for performance: land cover (the latest map at or before ``year``) x zone."""
+    if kind == "ecological_units":
+        if cfg.inputs.ecological_units is None:
+            raise ConfigError("methods.performance.units", "is 'ecological_units' but inputs.ecological_units is not set",
+                              "add inputs.ecological_units or use land_cover_x_climate")
+        key = "inputs.ecological_units"
+        return _as_int16(loader.categorical(cfg.inputs.ecological_units, key, grid).squeeze(drop=True))
+    before = [y for y in maps if y <= year]
+    lc = maps[max(before) if before else min(maps)]
+    valid = (lc >= 1) & (lc <= 7)
+    if kind == "land_cover" or zones is None:
+        return lc.where(valid, codes.NODATA).astype(codes.CATEGORICAL_DTYPE)
+    z = zones.astype("int32")
+    u = (lc.astype("int32") * 100 + z).where(valid & (z >= 0), codes.NODATA)
+    return u.astype("int32")
+
+
+def _method_text(cfg: RunConfig) -> dict[str, Any]:
+    m = cfg.methods
+    return {
+        "trajectory": m.trajectory.model_dump(),
+        "state": m.state.model_dump(),
+        "performance": m.performance.model_dump(),
+        "lpd_table": m.lpd.table,
+        "productivity_window": m.productivity_window,
+        "land_cover_matrix": "custom" if m.land_cover.matrix else "UNCCD default",
+        "regional_matrices": [r.region for r in m.land_cover.regional_matrices],
+        "soc": m.soc.model_dump(),
+        "climate_zones": "per pixel raster" if cfg.inputs.climate_zones.path else cfg.inputs.climate_zones.zone,
+        "combination": "one-out-all-out",
+        "external_lpd": cfg.inputs.external_lpd.model_dump(mode="json") if cfg.inputs.external_lpd else None,
+    }
+
+
+def _tag(v: Any) -> str:
+    return v if isinstance(v, str) else json.dumps(_jsonable(v))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
+__all__ = ["Result", "run", "da"]

@@ -1,0 +1,24 @@
+"""Area statistics and the UNCCD PRAIS 4 SO1 tables (pandas DataFrames; xlsx and JSON writers)."""
+
+from ldnkit.tables.areastats import CrosstabRequest, compute_crosstabs, crosstab
+from ldnkit.tables.export import tables_to_json, write_xlsx
+from ldnkit.tables.prais import (
+    AOI_SCOPE,
+    TABLE_TITLES,
+    PeriodLayers,
+    TableInputs,
+    compute_tables,
+)
+
+__all__ = [
+    "AOI_SCOPE",
+    "TABLE_TITLES",
+    "CrosstabRequest",
+    "PeriodLayers",
+    "TableInputs",
+    "compute_crosstabs",
+    "compute_tables",
+    "crosstab",
+    "tables_to_json",
+    "write_xlsx",
+]

@@ -1,0 +1,247 @@
+"""Mann–Kendall / Theil–Sen kernel and ``productivity.trend`` against independent references:
+pymannkendall (S, variance, z, p), scipy.stats.theilslopes (slope with real, gappy years),
+numpy (OLS, medians) and the exact Kendall S distribution (Trends.Earth table)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymannkendall as pmk
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from ldnkit import codes
+from ldnkit.indicators import productivity as prod
+from ldnkit.kernels import trend as tk
+
+YEARS = np.arange(2001, 2017, dtype=np.float64)
+
+
+def _random_block(seed: int, nt: int = 16, ny: int = 9, nx: int = 11, gap: float = 0.2):
+    """Trend + noise, rounded to create ties, with random NaN gaps."""
+    rng = np.random.default_rng(seed)
+    slope = rng.normal(0, 0.02, size=(ny, nx))
+    v = 0.5 + slope * np.arange(nt)[:, None, None] + rng.normal(0, 0.05, size=(nt, ny, nx))
+    v = np.round(v, 2)  # many ties
+    v[rng.random(v.shape) < gap] = np.nan
+    return v
+
+
+def _reference(y: np.ndarray, x: np.ndarray):
+    ok = np.isfinite(y)
+    r = pmk.original_test(y[ok])
+    return r, stats.theilslopes(y[ok], x[ok]).slope
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kernel_matches_pymannkendall_and_scipy_with_ties_and_gaps(seed):
+    v = _random_block(seed)
+    slope, s, z, p, n = tk.mann_kendall_theil_sen(v, YEARS, min_count=3)
+    assert slope.dtype == np.float32 and s.dtype == np.float32
+    assert z.dtype == np.float64 and p.dtype == np.float64 and n.dtype == np.int16
+    checked = 0
+    for iy in range(v.shape[1]):
+        for ix in range(v.shape[2]):
+            y = v[:, iy, ix]
+            assert n[iy, ix] == np.isfinite(y).sum()
+            if n[iy, ix] < 3:
+                continue
+            ref, ts = _reference(y, YEARS)
+            assert s[iy, ix] == ref.s
+            assert z[iy, ix] == pytest.approx(ref.z, rel=1e-12, abs=1e-12)
+            assert p[iy, ix] == pytest.approx(ref.p, rel=1e-9, abs=1e-12)
+            assert slope[iy, ix] == pytest.approx(ts, rel=1e-6, abs=1e-7)
+            checked += 1
+    assert checked > 80
+
+
+def test_tie_corrected_variance_matches_pymannkendall():
+    # z depends on the variance: check a series made of a few tie groups exactly.
+    y = np.array([1, 1, 1, 2, 2, 3, 3, 3, 3, 4, 2, 5, 5, 5, 1, 6], dtype=np.float64)
+    _, s, z, p, _ = tk.mann_kendall_theil_sen(y[:, None, None], YEARS)
+    ref = pmk.original_test(y)
+    assert s[0, 0] == ref.s
+    assert (s[0, 0] - np.sign(s[0, 0])) / z[0, 0] == pytest.approx(np.sqrt(ref.var_s), rel=1e-12)
+    assert p[0, 0] == pytest.approx(ref.p, rel=1e-12)
+
+
+def test_slope_without_gaps_equals_pymannkendall_sens_slope():
+    v = _random_block(5, gap=0.0)
+    slope = tk.mann_kendall_theil_sen(v, YEARS)[0]
+    for iy, ix in [(0, 0), (3, 4), (8, 10)]:
+        ref = pmk.sens_slope(v[:, iy, ix]).slope  # unit spacing = consecutive years
+        assert slope[iy, ix] == pytest.approx(ref, rel=1e-6, abs=1e-7)
+
+
+def test_gap_uses_real_years():
+    # A perfect line with missing years: the slope per year must stay exact.
+    y = 0.3 + 0.01 * (YEARS - 2001)
+    y[[2, 3, 9]] = np.nan
+    slope = tk.mann_kendall_theil_sen(y[:, None, None], YEARS)[0]
+    assert slope[0, 0] == pytest.approx(0.01, rel=1e-6)
+
+
+def test_below_min_count_and_all_nan():
+    v = np.full((16, 1, 3), np.nan)
+    v[:4, 0, 1] = [1.0, 2.0, 3.0, 5.0]  # 4 values
+    v[:, 0, 2] = np.arange(16.0)
+    slope, s, z, p, n = tk.mann_kendall_theil_sen(v, YEARS, min_count=5)
+    assert n.tolist() == [[0, 4, 16]]
+    for a in (slope, s, z, p):
+        assert np.isnan(a[0, 0]) and np.isnan(a[0, 1]) and np.isfinite(a[0, 2])
+    assert s[0, 2] == 16 * 15 / 2
+
+
+def test_constant_series():
+    v = np.full((16, 2, 2), 0.42, dtype=np.float32)
+    slope, s, z, p, n = tk.mann_kendall_theil_sen(v, YEARS)
+    assert (slope == 0).all() and (s == 0).all() and (z == 0).all() and (p == 1).all()
+    assert (n == 16).all()
+
+
+def test_int16_with_nodata_equals_float_with_nan():
+    v = np.round(_random_block(7) * 10000)
+    vi = np.where(np.isnan(v), codes.NODATA, v).astype(np.int16)
+    a = tk.mann_kendall_theil_sen(v, YEARS)
+    b = tk.mann_kendall_theil_sen(vi, YEARS)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        tk.mann_kendall_theil_sen(np.zeros((16, 2)), YEARS)
+    with pytest.raises(ValueError):
+        tk.mann_kendall_theil_sen(np.zeros((16, 2, 2)), YEARS[:5])
+    with pytest.raises(ValueError):
+        tk.mann_kendall_theil_sen(np.zeros((16, 2, 2)), YEARS, min_count=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.integers(-5, 5).map(float), st.floats(-1e3, 1e3, allow_nan=False)),
+        min_size=1,
+        max_size=200,
+    )
+)
+def test_median_selection_equals_numpy_median(xs):
+    a = np.array(xs, dtype=np.float64)
+    expected = np.median(a)
+    assert tk._median_select(a.copy(), a.size) == pytest.approx(expected, rel=1e-15, abs=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.integers(0, 6)), min_size=3, max_size=25),
+    st.floats(0.5, 3.0),
+)
+def test_reversing_time_flips_s_and_slope(raw, step):
+    y = np.array([np.nan if r is None else r for r in raw], dtype=np.float64)
+    x = 1990.0 + step * np.arange(y.size)
+    fwd = tk.mann_kendall_theil_sen(y[:, None, None], x)
+    # Reversed order with time running the other way: same points seen backwards.
+    rev = tk.mann_kendall_theil_sen(y[::-1, None, None].copy(), -x[::-1].copy())
+    np.testing.assert_array_equal(rev[1], -fwd[1])  # S
+    np.testing.assert_allclose(rev[0], -fwd[0], rtol=1e-6, atol=1e-7)  # slope
+    np.testing.assert_allclose(rev[3], fwd[3], rtol=1e-12)  # p
+    np.testing.assert_array_equal(rev[4], fwd[4])  # n
+
+
+def test_ols_slope_matches_polyfit():
+    v = _random_block(11)
+    out = tk.ols_slope(v, YEARS)
+    for iy, ix in [(0, 0), (4, 5), (8, 10)]:
+        y = v[:, iy, ix]
+        ok = np.isfinite(y)
+        assert out[iy, ix] == pytest.approx(np.polyfit(YEARS[ok], y[ok], 1)[0], rel=1e-5)
+
+
+def _exact_kendall_tail(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact null distribution of S without ties: (S values, P(S >= value))."""
+    counts = np.array([1.0])
+    for k in range(1, n):  # permutations counted by number of inversions
+        new = np.zeros(counts.size + k)
+        for j in range(k + 1):
+            new[j : j + counts.size] += counts
+        counts = new
+    prob = counts / counts.sum()
+    s = n * (n - 1) // 2 - 2 * np.arange(prob.size)  # S = concordant - discordant
+    return s, np.cumsum(prob)  # s decreasing -> cumulative sum = P(S >= s)
+
+
+def test_trends_earth_table_is_plausible_against_exact_distribution():
+    # Guards the transcription: one-sided exact p of each critical value (n >= 10).
+    bands = {90: (0.08, 0.13), 95: (0.03, 0.07), 99: (0.001, 0.012)}
+    for level, (lo, hi) in bands.items():
+        table = tk.TE_KENDALL_CRITICAL[level]
+        for i, crit in enumerate(table):
+            n = i + tk.TE_KENDALL_MIN_N
+            if n < 10:
+                continue
+            s, tail = _exact_kendall_tail(n)
+            p = tail[s >= crit][-1]
+            assert lo <= p <= hi, (level, n, crit, p)
+    # levels are ordered and each list increases with n
+    for a, b in ((90, 95), (95, 99)):
+        ta, tb = tk.TE_KENDALL_CRITICAL[a], tk.TE_KENDALL_CRITICAL[b]
+        assert all(x <= y for x, y in zip(ta, tb, strict=False))
+    crit = tk.te_critical_s(np.array([3, 4, 16, 60, 61]), 95)
+    assert np.isnan(crit[0]) and np.isnan(crit[-1])
+    assert crit[1:4].tolist() == [4.0, 36.0, 258.0]
+    assert np.isnan(tk.te_critical_s(np.array([60]), 99)[0])  # its 99 % list stops at 59
+
+
+# --- productivity.trend (xarray)
+
+
+def _stack(v: np.ndarray) -> xr.DataArray:
+    nt, ny, nx = v.shape
+    return xr.DataArray(
+        v,
+        dims=("year", "y", "x"),
+        coords={
+            "year": np.arange(2001, 2001 + nt),
+            "y": 50.0 - np.arange(ny),
+            "x": 10.0 + np.arange(nx),
+        },
+    )
+
+
+def test_trend_dataset_numpy_and_dask_agree_and_stay_lazy():
+    import json
+
+    import dask.array as dsa
+
+    v = _random_block(3, ny=20, nx=23).astype(np.float32)
+    arr = _stack(v)
+    ref = prod.trend(arr)
+    lazy = prod.trend(arr.chunk({"year": 5, "y": 7, "x": 9}))  # time split on purpose
+    assert isinstance(lazy["slope"].data, dsa.Array)
+    got = lazy.compute()
+    for name in ("slope", "s", "z", "p", "n"):
+        np.testing.assert_array_equal(got[name].values, ref[name].values)
+        assert got[name].dims == ("y", "x")
+        json.dumps(got[name].attrs)
+    np.testing.assert_array_equal(got["x"].values, arr["x"].values)
+    kernel = tk.mann_kendall_theil_sen(v, YEARS)
+    np.testing.assert_array_equal(ref["slope"].values, kernel[0])
+    assert ref.attrs["method"] == "mann_kendall_theil_sen" and ref.attrs["years"] == [2001, 2016]
+
+
+def test_trend_keeps_crs_and_checks_inputs():
+    import rioxarray  # noqa: F401
+
+    from ldnkit.errors import ConfigError, InputError, PeriodError
+
+    arr = _stack(_random_block(4)).rio.write_crs("EPSG:32633")
+    out = prod.trend(arr)
+    assert out["slope"].rio.crs == arr.rio.crs
+    with pytest.raises(InputError, match="time"):
+        prod.trend(arr, dim="time")
+    with pytest.raises(ConfigError):
+        prod.trend(arr, min_count=1)
+    with pytest.raises(PeriodError):
+        prod.trend(arr.isel(year=slice(0, 2)))
