@@ -213,9 +213,7 @@ def test_area_of_interest_and_regions(case):
     assert regions.union_all().symmetric_difference(shape).area == pytest.approx(0.0, abs=1e-12)
     # The case's raster AOI agrees with rasterio's own rasterisation of the file.
     with rasterio.open(case.folder / "soc_2000.tif") as src:
-        inside = rasterio.features.geometry_mask(
-            aoi.geometry, src.shape, src.transform, invert=True
-        )
+        inside = rasterio.features.geometry_mask(aoi.geometry, src.shape, src.transform, invert=True)
     np.testing.assert_array_equal(inside, case.aoi)
 
 
@@ -317,9 +315,7 @@ def test_stable_reference_is_undisturbed(case, unccd, ndvi):
     assert (unccd[:, m] == codes.TREE).all()
     window = ndvi[_years(2008, 2023)]
     rows, cols = _sample(m)
-    trends = [
-        mk.original_test(window[:, r, c], alpha=0.05).trend for r, c in zip(rows, cols, strict=True)
-    ]
+    trends = [mk.original_test(window[:, r, c], alpha=0.05).trend for r, c in zip(rows, cols, strict=True)]
     assert np.mean([t == "no trend" for t in trends]) >= 0.9
     # False alarms of the state comparison stay rare: last 3 years vs the 13 before, by > 0.01.
     drop = window[13:].mean(0) - window[:13].mean(0)
@@ -332,9 +328,7 @@ def _write_truth(case: DemoCase, run_dir: Path, *, spoil: dict | None = None) ->
     layers: dict[tuple[str, str], np.ndarray] = {}
     for p in case.processes:
         for e in p.expected:
-            a = layers.setdefault(
-                (e.period, e.layer), np.full((SIZE, SIZE), codes.NODATA, np.int16)
-            )
+            a = layers.setdefault((e.period, e.layer), np.full((SIZE, SIZE), codes.NODATA, np.int16))
             a[p.mask] = e.codes[0]
     urban = _proc(case, "Urban expansion").mask
     rows = np.nonzero(urban.any(1))[0]

@@ -39,9 +39,7 @@ def _stack(v, first_year: int = 2001) -> xr.DataArray:
 def _grid(a) -> xr.DataArray:
     a = np.asarray(a)
     ny, nx = a.shape
-    return xr.DataArray(
-        a, dims=("y", "x"), coords={"y": -np.arange(ny) * 1.0, "x": np.arange(nx) * 1.0}
-    )
+    return xr.DataArray(a, dims=("y", "x"), coords={"y": -np.arange(ny) * 1.0, "x": np.arange(nx) * 1.0})
 
 
 def _json_ok(obj):
@@ -214,8 +212,7 @@ def test_trajectory_trends_earth_equal_to_90_critical_is_stable():
 def test_trajectory_mann_kendall_and_z_score_against_pymannkendall():
     rng = np.random.default_rng(4)
     v = np.round(
-        rng.normal(0.5, 0.05, (16, 6, 7))
-        + rng.normal(0, 0.01, (6, 7)) * np.arange(16)[:, None, None],
+        rng.normal(0.5, 0.05, (16, 6, 7)) + rng.normal(0, 0.01, (6, 7)) * np.arange(16)[:, None, None],
         2,
     )
     v[rng.random(v.shape) < 0.1] = np.nan
@@ -422,9 +419,7 @@ def test_zonal_percentile_multichunk_dask_equals_np_percentile():
     for q in (0.0, 12.5, 50.0, 90.0, 100.0):
         got = prod.zonal_percentile(values, _grid(units).chunk({"y": 13, "x": 5}), q)
         ok = np.isfinite(vals) & (units >= 0)
-        expected = {
-            int(u): float(np.percentile(vals[ok & (units == u)], q)) for u in np.unique(units[ok])
-        }
+        expected = {int(u): float(np.percentile(vals[ok & (units == u)], q)) for u in np.unique(units[ok])}
         assert got == expected  # exact
 
 
@@ -441,3 +436,29 @@ def test_zonal_quantiles_refinement_is_exact(kw):
     for c, p, k in zip(codes_, pct, n, strict=True):
         assert p == np.percentile(vals[units == c], 90.0)
         assert k == (units == c).sum()
+
+
+def test_trajectory_significant_s_with_zero_median_slope():
+    # 11 zeros then 5 ones: S = 55, p ~ 0.002, but the Theil-Sen slope is 0 (65 of 120 pairs tie).
+    y = np.array([0.0] * 11 + [1.0] * 5)
+    r = pmk.original_test(y)
+    assert r.p < 0.01 and pmk.sens_slope(y).slope == 0
+    arr = _stack(y)
+    assert prod.trajectory(arr).values[0, 0] == 1  # default: the test alone decides
+    assert prod.trajectory(arr, min_slope=0.001).values[0, 0] == 0
+    assert prod.trajectory(arr, method="z_score").values[0, 0] == 1
+
+
+def test_trajectory_int16_nodata_input():
+    # NDVI x 10000 int16 with -32768 gaps behaves like the float series with NaN.
+    rng = np.random.default_rng(12)
+    v = np.round(rng.normal(5000, 400, (16, 5, 6)) + 60 * np.arange(16)[:, None, None])
+    v[rng.random(v.shape) < 0.2] = np.nan
+    vi = np.where(np.isnan(v), ND, v).astype(np.int16)
+    for method in ("mann_kendall", "trends_earth"):
+        a = prod.trajectory(_stack(v), method=method, min_slope=10.0)
+        b = prod.trajectory(_stack(vi), method=method, min_slope=10.0)
+        np.testing.assert_array_equal(a.values, b.values)
+    sa = prod.state(_stack(v), (2001, 2013), (2014, 2016), min_difference=100.0)
+    sb = prod.state(_stack(vi), (2001, 2013), (2014, 2016), min_difference=100.0)
+    np.testing.assert_array_equal(sa.values, sb.values)

@@ -38,9 +38,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def _da(a: np.ndarray, chunks=None) -> xr.DataArray:
     ny, nx = a.shape
-    x = xr.DataArray(
-        a, dims=("y", "x"), coords={"y": np.arange(ny)[::-1] + 0.5, "x": np.arange(nx) + 0.5}
-    )
+    x = xr.DataArray(a, dims=("y", "x"), coords={"y": np.arange(ny)[::-1] + 0.5, "x": np.arange(nx) + 0.5})
     return x.chunk({"y": chunks, "x": chunks}) if chunks else x
 
 
@@ -123,9 +121,7 @@ def test_crosstab_multi_chunk_equals_single_chunk(grids):
         sums={"soc": _da(grids["soc"], 25)},
     )
     for other in (many, odd):
-        pd.testing.assert_frame_equal(
-            one[["zone", "a", "b", "pixels"]], other[["zone", "a", "b", "pixels"]]
-        )
+        pd.testing.assert_frame_equal(one[["zone", "a", "b", "pixels"]], other[["zone", "a", "b", "pixels"]])
         np.testing.assert_allclose(
             one[["area", "soc", "soc_area"]].to_numpy(),
             other[["area", "soc", "soc_area"]].to_numpy(),

@@ -4,6 +4,8 @@ numpy (OLS, medians) and the exact Kendall S distribution (Trends.Earth table)."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pymannkendall as pmk
 import pytest
@@ -245,3 +247,49 @@ def test_trend_keeps_crs_and_checks_inputs():
         prod.trend(arr, min_count=1)
     with pytest.raises(PeriodError):
         prod.trend(arr.isel(year=slice(0, 2)))
+
+
+REAL_EVI = (
+    Path(__file__).resolve().parents[1]
+    / "../shared/data/buffalo_ny_modis/evi_annual_mean_2001-2016_derived.tif"
+)
+
+
+@pytest.mark.skipif(not REAL_EVI.exists(), reason="../shared/data (real Buffalo EVI) not present")
+def test_real_buffalo_evi_against_references():
+    import rioxarray
+
+    raw = rioxarray.open_rasterio(REAL_EVI, chunks={"x": 20, "y": 20})
+    evi = raw.rename(band="year").assign_coords(year=np.arange(2001, 2017))
+    ds = prod.trend(evi).compute()
+    v = raw.values.astype(np.float64)
+    rng = np.random.default_rng(0)
+    pixels = [(iy, ix) for iy in range(v.shape[1]) for ix in range(v.shape[2])]
+    checked = 0
+    for k in rng.choice(len(pixels), 150, replace=False):
+        iy, ix = pixels[k]
+        y = v[:, iy, ix]
+        assert ds["n"].values[iy, ix] == np.isfinite(y).sum()
+        if np.isfinite(y).sum() < 3:
+            assert np.isnan(ds["slope"].values[iy, ix])
+            continue
+        ref, ts = _reference(y, YEARS)
+        assert ds["s"].values[iy, ix] == ref.s
+        assert ds["p"].values[iy, ix] == pytest.approx(ref.p, rel=1e-9, abs=1e-12)
+        assert ds["slope"].values[iy, ix] == pytest.approx(ts, rel=1e-5, abs=1e-9)
+        checked += 1
+    assert checked > 50
+    assert ds["slope"].rio.crs == raw.rio.crs
+
+
+def test_trend_orders_years_and_rejects_repeats():
+    from ldnkit.errors import InputError
+
+    arr = _stack(_random_block(6))
+    ref = prod.trend(arr)
+    shuffled = arr.isel(year=np.random.default_rng(1).permutation(16))
+    got = prod.trend(shuffled)
+    for name in ("slope", "s", "p"):
+        np.testing.assert_array_equal(got[name].values, ref[name].values)
+    with pytest.raises(InputError, match="repeated"):
+        prod.trend(arr.assign_coords(year=[2001] * 2 + list(range(2003, 2017))))

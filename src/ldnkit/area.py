@@ -41,9 +41,7 @@ def strip_area(
     e = np.sqrt(max(1.0 - (b * b) / (a * a), 0.0))
     p1 = np.radians(np.clip(np.asarray(lat1, dtype=np.float64), -90.0, 90.0))
     p2 = np.radians(np.clip(np.asarray(lat2, dtype=np.float64), -90.0, 90.0))
-    return np.abs(_authalic_integral(p2, b, e) - _authalic_integral(p1, b, e)) * np.radians(
-        abs(dlon)
-    )
+    return np.abs(_authalic_integral(p2, b, e) - _authalic_integral(p1, b, e)) * np.radians(abs(dlon))
 
 
 def _name(layer: xr.DataArray) -> str:

@@ -115,9 +115,7 @@ class Inputs(_Strict):
     productivity: ProductivityInput | None = None
     land_cover: LandCoverInput
     soc: SocInput
-    climate_zones: ClimateZonesInput = Field(
-        default_factory=lambda: ClimateZonesInput(zone="temperate_dry")
-    )
+    climate_zones: ClimateZonesInput = Field(default_factory=lambda: ClimateZonesInput(zone="temperate_dry"))
     ecological_units: Path | None = None
     area_of_interest: Path | None = None
     regions: RegionsInput | None = None

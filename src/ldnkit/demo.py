@@ -69,8 +69,16 @@ ZONE_NODATA = 0
 BASELINE, REPORTING_1, REPORTING_2 = "baseline", "2016-2019", "2016-2023"
 #: Categorical output layers evaluate_demo can read, by their file name in layers/<period>/.
 OUTPUT_LAYERS = (
-    "trajectory", "state", "performance", "lpd", "productivity_degradation",
-    "land_cover_transition", "land_cover_degradation", "soc_degradation", "sdg", "status",
+    "trajectory",
+    "state",
+    "performance",
+    "lpd",
+    "productivity_degradation",
+    "land_cover_transition",
+    "land_cover_degradation",
+    "soc_degradation",
+    "sdg",
+    "status",
     "status_expanded",
 )
 
@@ -104,10 +112,30 @@ SOC_MEAN = np.array([np.nan, 80.0, 50.0, 40.0, 150.0, 20.0, 15.0, np.nan])  # t/
 #: Regional year effect on NDVI (droughts 2005, 2009, 2011, 2016; wet 2007, 2012, 2020). Chosen
 #: so that no trend window or state comparison of the default periods is biased by much.
 YEAR_EFFECT = {
-    2000: 0.010, 2001: 0.005, 2002: -0.005, 2003: 0.010, 2004: 0.000, 2005: -0.040,
-    2006: 0.015, 2007: 0.020, 2008: 0.005, 2009: -0.045, 2010: 0.015, 2011: -0.025,
-    2012: 0.020, 2013: 0.000, 2014: -0.010, 2015: 0.005, 2016: -0.030, 2017: 0.000,
-    2018: 0.005, 2019: -0.010, 2020: 0.020, 2021: -0.005, 2022: -0.015, 2023: 0.010,
+    2000: 0.010,
+    2001: 0.005,
+    2002: -0.005,
+    2003: 0.010,
+    2004: 0.000,
+    2005: -0.040,
+    2006: 0.015,
+    2007: 0.020,
+    2008: 0.005,
+    2009: -0.045,
+    2010: 0.015,
+    2011: -0.025,
+    2012: 0.020,
+    2013: 0.000,
+    2014: -0.010,
+    2015: 0.005,
+    2016: -0.030,
+    2017: 0.000,
+    2018: 0.005,
+    2019: -0.010,
+    2020: 0.020,
+    2021: -0.005,
+    2022: -0.015,
+    2023: 0.010,
 }
 DECLINE_START, DECLINE_SLOPE = 2008, -0.012  # NDVI per year from 2008 on
 RESTORE_START, RESTORE_OFFSET, RESTORE_SLOPE = 2008, -0.16, 0.0105
@@ -123,8 +151,13 @@ class Expectation(tuple):
 
     only_where: tuple[str, str, tuple[int, ...]] | None
 
-    def __new__(cls, period: str, layer: str, codes: tuple[int, ...],
-                only_where: tuple[str, str, tuple[int, ...]] | None = None) -> Expectation:
+    def __new__(
+        cls,
+        period: str,
+        layer: str,
+        codes: tuple[int, ...],
+        only_where: tuple[str, str, tuple[int, ...]] | None = None,
+    ) -> Expectation:
         self = super().__new__(cls, (period, layer, tuple(codes)))
         self.only_where = only_where
         return self
@@ -205,8 +238,9 @@ def _smooth(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
     return (f - f.mean()) / f.std()
 
 
-def _blob(u: np.ndarray, v: np.ndarray, cu: float, cv: float, r: float,
-          rng: np.random.Generator) -> np.ndarray:
+def _blob(
+    u: np.ndarray, v: np.ndarray, cu: float, cv: float, r: float, rng: np.random.Generator
+) -> np.ndarray:
     """A contiguous, star-shaped patch: a disc whose radius wobbles with the angle."""
     du, dv = u - cu, v - cv
     theta = np.arctan2(dv, du)
@@ -221,8 +255,9 @@ def _lonlat(n: int, u: float, v: float) -> tuple[float, float]:
     return ORIGIN[0] + col * PIXEL_SIZE, ORIGIN[1] - row * PIXEL_SIZE
 
 
-def _centre_weight(u: np.ndarray, v: np.ndarray, mask: np.ndarray,
-                   patch: tuple[float, float, float]) -> np.ndarray:
+def _centre_weight(
+    u: np.ndarray, v: np.ndarray, mask: np.ndarray, patch: tuple[float, float, float]
+) -> np.ndarray:
     """1.3 at the patch centre falling linearly to 0.35 at its farthest pixel; 0 outside."""
     d = np.hypot(u - patch[0], v - patch[1])
     rel = d / d[mask].max()
@@ -231,8 +266,16 @@ def _centre_weight(u: np.ndarray, v: np.ndarray, mask: np.ndarray,
 
 def _aoi_polygon(n: int) -> Polygon:
     m, c = AOI_INSET, AOI_CORNER
-    rel = [(m + c, m), (1 - m - c, m), (1 - m, m + c), (1 - m, 1 - m - c),
-           (1 - m - c, 1 - m), (m + c, 1 - m), (m, 1 - m - c), (m, m + c)]
+    rel = [
+        (m + c, m),
+        (1 - m - c, m),
+        (1 - m, m + c),
+        (1 - m, 1 - m - c),
+        (1 - m - c, 1 - m),
+        (m + c, 1 - m),
+        (m, 1 - m - c),
+        (m, m + c),
+    ]
     return Polygon([_lonlat(n, u, v) for u, v in rel])
 
 
@@ -307,8 +350,14 @@ def _landscape(size: int, seed: int) -> _Landscape:
         planted |= m
 
     # Background change: a few small blobs of ordinary land-use change away from the patches.
-    rules = ((GRASSLAND, CROPLAND), (TREE, CROPLAND), (CROPLAND, TREE), (GRASSLAND, TREE),
-             (CROPLAND, GRASSLAND), (TREE, GRASSLAND))
+    rules = (
+        (GRASSLAND, CROPLAND),
+        (TREE, CROPLAND),
+        (CROPLAND, TREE),
+        (GRASSLAND, TREE),
+        (CROPLAND, GRASSLAND),
+        (TREE, GRASSLAND),
+    )
     placed = attempts = 0
     keep_off = binary_dilation(planted, iterations=3)  # no change touching a patch
     while placed < 14 and attempts < 1000:
@@ -318,12 +367,13 @@ def _landscape(size: int, seed: int) -> _Landscape:
         src, dst = rules[int(rng.integers(len(rules)))]
         year = int(rng.integers(2002, 2023))
         blob = _blob(u, v, cu, cv, r, rng)
-        far = all(math.hypot(cu - pu, cv - pv) > pr * 1.25 + r * 1.25 + 0.02
-                  for pu, pv, pr in PATCHES.values())
+        far = all(
+            math.hypot(cu - pu, cv - pv) > pr * 1.25 + r * 1.25 + 0.02 for pu, pv, pr in PATCHES.values()
+        )
         if not far or (blob & keep_off).any():
             continue
         hit = blob & (lc == src)
-        unccd[yi[year]:, hit] = dst
+        unccd[yi[year] :, hit] = dst
         placed += 1
 
     # 1. Deforestation front: tree, cleared for cropland 2004-2010, moving from east to west.
@@ -365,42 +415,56 @@ def _landscape(size: int, seed: int) -> _Landscape:
     for i, y in enumerate(YEARS):
         c = unccd[i]
         noise = rng.standard_normal((n, n))
-        val = (NDVI_MEAN[c] + NDVI_SPREAD[c] * ndvi_f
-               + YEAR_SENSITIVITY[c] * year_amp * YEAR_EFFECT[y] + NDVI_NOISE[c] * noise)
+        val = (
+            NDVI_MEAN[c]
+            + NDVI_SPREAD[c] * ndvi_f
+            + YEAR_SENSITIVITY[c] * year_amp * YEAR_EFFECT[y]
+            + NDVI_NOISE[c] * noise
+        )
         val += np.where(np.isin(c, (TREE, GRASSLAND, CROPLAND)), montane_bonus, 0.0)
         if y >= DECLINE_START:
             val += strength["decline"] * DECLINE_SLOPE * (y - DECLINE_START + 1)
-        val += strength["restoration"] * (RESTORE_OFFSET
-                                          + RESTORE_SLOPE * max(0, y - RESTORE_START + 1))
+        val += strength["restoration"] * (RESTORE_OFFSET + RESTORE_SLOPE * max(0, y - RESTORE_START + 1))
         ndvi[i] = np.clip(val, 0.01, 0.95)
         ndvi[i][c == WATER] = np.nan
 
     # SOC (t/ha) of 2000: class stock, richer on the mountain, with smooth and pixel noise.
     c0 = unccd[0]
-    soc = (SOC_MEAN[c0] * (1.0 + 0.3 * np.clip(elev, 0, 1)) * np.exp(0.12 * soc_f)
-           * np.exp(0.03 * rng.standard_normal((n, n))))
+    soc = (
+        SOC_MEAN[c0]
+        * (1.0 + 0.3 * np.clip(elev, 0, 1))
+        * np.exp(0.12 * soc_f)
+        * np.exp(0.03 * rng.standard_normal((n, n)))
+    )
     soc = soc.astype(np.float32)
 
     transform = Affine(PIXEL_SIZE, 0.0, ORIGIN[0], 0.0, -PIXEL_SIZE, ORIGIN[1])
     aoi = _aoi_polygon(n)
     aoi_mask = rasterio.features.geometry_mask([mapping(aoi)], (n, n), transform, invert=True)
     processes = _processes(masks, unccd)
-    return _Landscape(transform, unccd, esa, ndvi, soc, zones, aoi, _regions(n, aoi), aoi_mask,
-                      processes)
+    return _Landscape(transform, unccd, esa, ndvi, soc, zones, aoi, _regions(n, aoi), aoi_mask, processes)
 
 
-def _esa_codes(unccd: np.ndarray, sub: np.ndarray, elev: np.ndarray,
-               river_d: np.ndarray) -> np.ndarray:
+def _esa_codes(unccd: np.ndarray, sub: np.ndarray, elev: np.ndarray, river_d: np.ndarray) -> np.ndarray:
     """UNCCD classes -> plausible ESA CCI codes (several per class, so the nesting is exercised)."""
     montane = elev > MONTANE
-    tree = np.where(montane, np.where(sub > 0.6, 70, 50),
-                    np.where(sub < 0.2, 50, np.where(sub < 1.0, 60, 62)))
+    tree = np.where(
+        montane, np.where(sub > 0.6, 70, 50), np.where(sub < 0.2, 50, np.where(sub < 1.0, 60, 62))
+    )
     grass = np.where(sub < -0.9, 120, np.where(sub > 1.1, 110, 130))
     crop = np.where(river_d < 0.02, 20, np.where(sub > 0.6, 11, np.where(sub < -0.8, 30, 10)))
     wetland = np.where(sub > 0.8, 160, 180)
     other = np.where(elev > 0.5, 201, 200)
-    by_class = [np.zeros_like(tree), tree, grass, crop, wetland, np.full_like(tree, 190), other,
-                np.full_like(tree, 210)]
+    by_class = [
+        np.zeros_like(tree),
+        tree,
+        grass,
+        crop,
+        wetland,
+        np.full_like(tree, 190),
+        other,
+        np.full_like(tree, 210),
+    ]
     table = np.stack(by_class).astype(np.uint8)  # (class, y, x)
     rows, cols = np.indices(unccd.shape[1:])
     return table[unccd, rows[None], cols[None]]
@@ -411,67 +475,99 @@ def _processes(masks: dict[str, np.ndarray], unccd: np.ndarray) -> list[PlantedP
     not_degraded = (BASELINE, "sdg", (0, 1))
     return [
         PlantedProcess(
-            "Deforestation front", masks["deforestation"],
-            [Expectation(BASELINE, "land_cover_degradation", (-1,)),
-             Expectation(BASELINE, "soc_degradation", (-1,)),
-             Expectation(BASELINE, "sdg", (-1,))],
+            "Deforestation front",
+            masks["deforestation"],
+            [
+                Expectation(BASELINE, "land_cover_degradation", (-1,)),
+                Expectation(BASELINE, "soc_degradation", (-1,)),
+                Expectation(BASELINE, "sdg", (-1,)),
+            ],
             "tropical moist forest cleared for cropland 2004-2010, the front moving west",
         ),
         PlantedProcess(
-            "Urban expansion", urban,
-            [Expectation(REPORTING_1, "land_cover_degradation", (-1,)),
-             Expectation(REPORTING_2, "land_cover_degradation", (-1,)),
-             Expectation(REPORTING_1, "status", (-1,)),
-             Expectation(REPORTING_2, "status", (-1,)),
-             Expectation(REPORTING_1, "status_expanded", (2,), not_degraded),
-             Expectation(REPORTING_2, "status_expanded", (2,), not_degraded)],
+            "Urban expansion",
+            urban,
+            [
+                Expectation(REPORTING_1, "land_cover_degradation", (-1,)),
+                Expectation(REPORTING_2, "land_cover_degradation", (-1,)),
+                Expectation(REPORTING_1, "status", (-1,)),
+                Expectation(REPORTING_2, "status", (-1,)),
+                Expectation(REPORTING_1, "status_expanded", (2,), not_degraded),
+                Expectation(REPORTING_2, "status_expanded", (2,), not_degraded),
+            ],
             "cropland and grassland next to the town built over in 2017-2018",
         ),
         PlantedProcess(
-            "Cropland abandonment", masks["abandonment"],
-            [Expectation(REPORTING_1, "land_cover_degradation", (-1,)),
-             Expectation(REPORTING_2, "land_cover_degradation", (-1,))],
+            "Cropland abandonment",
+            masks["abandonment"],
+            [
+                Expectation(REPORTING_1, "land_cover_degradation", (-1,)),
+                Expectation(REPORTING_2, "land_cover_degradation", (-1,)),
+            ],
             "cropland left to grassland in 2017 (withdrawal of agriculture)",
         ),
         PlantedProcess(
-            "Productivity decline", masks["decline"],
-            [Expectation(REPORTING_2, "lpd", (1, 2)),
-             Expectation(REPORTING_2, "productivity_degradation", (-1,)),
-             Expectation(REPORTING_2, "land_cover_degradation", (0,)),
-             Expectation(REPORTING_2, "sdg", (-1,))],
+            "Productivity decline",
+            masks["decline"],
+            [
+                Expectation(REPORTING_2, "lpd", (1, 2)),
+                Expectation(REPORTING_2, "productivity_degradation", (-1,)),
+                Expectation(REPORTING_2, "land_cover_degradation", (0,)),
+                Expectation(REPORTING_2, "sdg", (-1,)),
+            ],
             f"grassland, NDVI falling {DECLINE_SLOPE:+.3f}/yr from {DECLINE_START}, no cover change",
         ),
         PlantedProcess(
-            "Restoration", masks["restoration"],
-            [Expectation(REPORTING_2, "lpd", (5,)),
-             Expectation(REPORTING_2, "productivity_degradation", (1,)),
-             Expectation(REPORTING_2, "sdg", (1,))],
+            "Restoration",
+            masks["restoration"],
+            [
+                Expectation(REPORTING_2, "lpd", (5,)),
+                Expectation(REPORTING_2, "productivity_degradation", (1,)),
+                Expectation(REPORTING_2, "sdg", (1,)),
+            ],
             f"degraded grassland, NDVI rising {RESTORE_SLOPE:+.4f}/yr from {RESTORE_START}",
         ),
         PlantedProcess(
-            "Drained wetland", masks["wetland"],
-            [Expectation(BASELINE, "land_cover_degradation", (-1,)),
-             Expectation(BASELINE, "sdg", (-1,))],
+            "Drained wetland",
+            masks["wetland"],
+            [Expectation(BASELINE, "land_cover_degradation", (-1,)), Expectation(BASELINE, "sdg", (-1,))],
             "wetland by the lake drained for cropland in 2003",
         ),
         PlantedProcess(
-            "Stable reference", masks["stable"],
-            [Expectation(BASELINE, "land_cover_degradation", (0,)),
-             Expectation(REPORTING_2, "land_cover_degradation", (0,)),
-             Expectation(REPORTING_2, "sdg", (0, 1))],
+            "Stable reference",
+            masks["stable"],
+            [
+                Expectation(BASELINE, "land_cover_degradation", (0,)),
+                Expectation(REPORTING_2, "land_cover_degradation", (0,)),
+                Expectation(REPORTING_2, "sdg", (0, 1)),
+            ],
             "undisturbed lowland forest: any degradation here is a false alarm",
         ),
     ]
 
 
 # --- writing -------------------------------------------------------------------------------------------
-def _write_tif(path: Path, data: np.ndarray, transform: Affine, nodata: float | int,
-               descriptions: list[str] | None = None) -> None:
+def _write_tif(
+    path: Path,
+    data: np.ndarray,
+    transform: Affine,
+    nodata: float | int,
+    descriptions: list[str] | None = None,
+) -> None:
     data = data if data.ndim == 3 else data[None]
     profile = {
-        "driver": "GTiff", "width": data.shape[2], "height": data.shape[1], "count": data.shape[0],
-        "dtype": data.dtype.name, "crs": CRS, "transform": transform, "nodata": nodata,
-        "tiled": True, "blockxsize": 128, "blockysize": 128, "compress": "deflate",
+        "driver": "GTiff",
+        "width": data.shape[2],
+        "height": data.shape[1],
+        "count": data.shape[0],
+        "dtype": data.dtype.name,
+        "crs": CRS,
+        "transform": transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 128,
+        "blockysize": 128,
+        "compress": "deflate",
         "predictor": 3 if data.dtype.kind == "f" else 2,
     }
     with rasterio.open(path, "w", **profile) as dst:
@@ -525,8 +621,9 @@ def _config(output: Path) -> dict:
     }
 
 
-def build_demo_inputs(folder: Path, *, size: int = 400, seed: int = DEFAULT_SEED,
-                      output: Path | None = None) -> DemoCase:
+def build_demo_inputs(
+    folder: Path, *, size: int = 400, seed: int = DEFAULT_SEED, output: Path | None = None
+) -> DemoCase:
     """Write the demo landscape's input files and run config into ``folder``.
 
     Files: ``ndvi_2000-2023.tif`` (float32 NDVI 0..1, a band per year, descriptions "2000"...,
@@ -562,8 +659,7 @@ def build_demo_inputs(folder: Path, *, size: int = 400, seed: int = DEFAULT_SEED
     files["area_of_interest"] = folder / "area_of_interest.gpkg"
     _write_gpkg(files["area_of_interest"], ["Demo area"], [land.aoi], "area_of_interest")
     files["regions"] = folder / "regions.gpkg"
-    _write_gpkg(files["regions"], [n for n, _ in land.regions], [g for _, g in land.regions],
-                "regions")
+    _write_gpkg(files["regions"], [n for n, _ in land.regions], [g for _, g in land.regions], "regions")
 
     out = Path(output) if output is not None else folder / "run"
     config_path = folder / "config.yaml"
@@ -571,8 +667,9 @@ def build_demo_inputs(folder: Path, *, size: int = 400, seed: int = DEFAULT_SEED
     text += yaml.safe_dump(_config(out.resolve()), sort_keys=False, allow_unicode=True)
     config_path.write_text(text)
     files["config"] = config_path
-    return DemoCase(config_path, folder, land.processes, aoi=land.aoi_mask,
-                    transform=land.transform, crs=CRS, files=files)
+    return DemoCase(
+        config_path, folder, land.processes, aoi=land.aoi_mask, transform=land.transform, crs=CRS, files=files
+    )
 
 
 # --- evaluation -------------------------------------------------------------------------------------------
@@ -580,10 +677,15 @@ def _read_layer(path: Path, case: DemoCase, shape: tuple[int, int]) -> np.ndarra
     """A written int16 layer, read on the demo grid (pixels it does not cover are NODATA)."""
     with rasterio.open(path) as src:
         t = case.transform
-        if not (math.isclose(src.transform.a, t.a, rel_tol=1e-9)
-                and math.isclose(src.transform.e, t.e, rel_tol=1e-9)):
-            raise InputError(str(path), "is not on the demo grid (pixel size differs)",
-                             "write the demo's layers on the grid of its inputs")
+        if not (
+            math.isclose(src.transform.a, t.a, rel_tol=1e-9)
+            and math.isclose(src.transform.e, t.e, rel_tol=1e-9)
+        ):
+            raise InputError(
+                str(path),
+                "is not on the demo grid (pixel size differs)",
+                "write the demo's layers on the grid of its inputs",
+            )
         if src.transform.almost_equals(t) and src.shape == shape:
             return src.read(1).astype(np.int32)
         # Same pixels, other extent (e.g. cropped to the area of interest): read our window.
@@ -594,7 +696,7 @@ def _read_layer(path: Path, case: DemoCase, shape: tuple[int, int]) -> np.ndarra
         c0, c1 = max(col, 0), min(col + shape[1], src.width)
         if r0 < r1 and c0 < c1:
             win = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
-            out[r0 - row:r1 - row, c0 - col:c1 - col] = src.read(1, window=win)
+            out[r0 - row : r1 - row, c0 - col : c1 - col] = src.read(1, window=win)
         return out
 
 
@@ -635,13 +737,20 @@ def evaluate_demo(run_dir: Path, case: DemoCase) -> pd.DataFrame:
             else:
                 ok = sel & aoi & np.isin(values, exp.codes) & (values != codes.NODATA)
                 share = 100.0 * int(ok.sum()) / pixels
-            rows.append({
-                "process": proc.name, "period": exp.period, "layer": exp.layer,
-                "expected": ", ".join(str(c) for c in exp.codes), "pixels": pixels,
-                "recovered": share, "condition": note,
-            })
-    return pd.DataFrame(rows, columns=["process", "period", "layer", "expected", "pixels",
-                                       "recovered", "condition"])
+            rows.append(
+                {
+                    "process": proc.name,
+                    "period": exp.period,
+                    "layer": exp.layer,
+                    "expected": ", ".join(str(c) for c in exp.codes),
+                    "pixels": pixels,
+                    "recovered": share,
+                    "condition": note,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["process", "period", "layer", "expected", "pixels", "recovered", "condition"]
+    )
 
 
 def print_demo_report(df: pd.DataFrame, console: Console) -> None:
@@ -649,8 +758,12 @@ def print_demo_report(df: pd.DataFrame, console: Console) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(title="ldnkit demo: planted processes recovered", box=box.SIMPLE_HEAD,
-                  pad_edge=False, collapse_padding=True)
+    table = Table(
+        title="ldnkit demo: planted processes recovered",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     table.add_column("Process", ratio=1, min_width=12)
     table.add_column("Period", no_wrap=True)
     table.add_column("Layer", no_wrap=True)
@@ -670,16 +783,24 @@ def print_demo_report(df: pd.DataFrame, console: Console) -> None:
             if row.condition not in notes:
                 notes.append(row.condition)
             layer += " " + "*" * (notes.index(row.condition) + 1)
-        table.add_row(row.process if row.process != previous else "", row.period, layer,
-                      f"{{{row.expected}}}", f"{row.pixels:,}", shown)
+        table.add_row(
+            row.process if row.process != previous else "",
+            row.period,
+            layer,
+            f"{{{row.expected}}}",
+            f"{row.pixels:,}",
+            shown,
+        )
         previous = row.process
     console.print(table)
     for i, note in enumerate(notes, start=1):
         console.print(f"[dim]{'*' * i} only {note}[/dim]")
     valid = df["recovered"].dropna()
     if len(valid):
-        console.print(f"Recovered {valid.mean():.1f} % on average; lowest {valid.min():.1f} % "
-                      f"({(valid >= 90).sum()} of {len(df)} checks at 90 % or more).")
+        console.print(
+            f"Recovered {valid.mean():.1f} % on average; lowest {valid.min():.1f} % "
+            f"({(valid >= 90).sum()} of {len(df)} checks at 90 % or more)."
+        )
 
 
 def run_demo(out: Path | None = None, quiet: bool = False) -> tuple[Result, pd.DataFrame]:

@@ -57,8 +57,10 @@ def plan_periods(
     for idx, (kind, p) in enumerate(periods):
         key = "periods.baseline" if kind == "baseline" else f"periods.reporting[{idx - 1}]"
         notes: list[str] = []
-        lc = tuple(p.land_cover) if p.land_cover else (
-            (p.start, p.end) if kind == "baseline" else (base.end, p.end)
+        lc = (
+            tuple(p.land_cover)
+            if p.land_cover
+            else ((p.start, p.end) if kind == "baseline" else (base.end, p.end))
         )
         if lc[0] < min(lc_years):
             raise PeriodError(
@@ -67,13 +69,10 @@ def plan_periods(
                 "add a land cover map for that year or earlier, or set the period's land_cover years",
             )
         if lc[1] > max(lc_years):
-            notes.append(
-                f"land cover for {lc[1]} is carried forward from the {max(lc_years)} map"
-            )
+            notes.append(f"land cover for {lc[1]} is carried forward from the {max(lc_years)} map")
         external = p.name in external_lpd_periods
         if external or vi_years is None:
-            plans.append(PeriodPlan(p.name, kind, p.start, p.end, None, None, None, None,
-                                    lc, True, notes))
+            plans.append(PeriodPlan(p.name, kind, p.start, p.end, None, None, None, None, lc, True, notes))
             continue
         first, last = min(vi_years), max(vi_years)
         W = m.productivity_window
@@ -81,14 +80,19 @@ def plan_periods(
         ncmp = m.state.comparison_years
         cmp_default = (trend[1] - ncmp + 1, trend[1])
         hist_default = (trend[0], trend[1] - ncmp)
-        comparison = _window(p.state_comparison, cmp_default, f"{key}.state_comparison",
-                             vi_years, notes, m, minimum=1)
-        historical = _window(p.state_historical, hist_default, f"{key}.state_historical",
-                             vi_years, notes, m, minimum=3)
+        comparison = _window(
+            p.state_comparison, cmp_default, f"{key}.state_comparison", vi_years, notes, m, minimum=1
+        )
+        historical = _window(
+            p.state_historical, hist_default, f"{key}.state_historical", vi_years, notes, m, minimum=3
+        )
         performance = _window(p.performance, trend, f"{key}.performance", vi_years, notes, m)
         del first, last
-        plans.append(PeriodPlan(p.name, kind, p.start, p.end, trend, historical, comparison,
-                                performance, lc, False, notes))
+        plans.append(
+            PeriodPlan(
+                p.name, kind, p.start, p.end, trend, historical, comparison, performance, lc, False, notes
+            )
+        )
     return plans
 
 
@@ -99,14 +103,16 @@ def _window(explicit, default, key, years, notes, methods, minimum: int | None =
         r = (int(explicit[0]), int(explicit[1]))
         if r[0] < first or r[1] > last:
             raise PeriodError(
-                key, f"asks for {r[0]}-{r[1]} but the vegetation index covers {first}-{last}",
+                key,
+                f"asks for {r[0]}-{r[1]} but the vegetation index covers {first}-{last}",
                 "choose years inside the data",
             )
     else:
         r = default
         if r[1] > last:
             raise PeriodError(
-                key, f"needs vegetation-index data up to {r[1]} but it ends in {last}",
+                key,
+                f"needs vegetation-index data up to {r[1]} but it ends in {last}",
                 "add the missing years or end the period earlier",
             )
         if r[0] < first:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -40,19 +39,35 @@ from .tables import PeriodLayers, TableInputs, compute_tables, tables_to_json, w
 
 #: Layers written for every period (categorical unless listed in FLOAT_LAYERS), in this order.
 PERIOD_LAYERS = (
-    "trend_slope", "trajectory", "state", "performance_ratio", "performance", "lpd",
-    "productivity_degradation", "land_cover_transition", "land_cover_degradation",
-    "soc_change", "soc_degradation", "sdg", "status", "status_expanded",
+    "trend_slope",
+    "trajectory",
+    "state",
+    "performance_ratio",
+    "performance",
+    "lpd",
+    "productivity_degradation",
+    "land_cover_transition",
+    "land_cover_degradation",
+    "soc_change",
+    "soc_degradation",
+    "sdg",
+    "status",
+    "status_expanded",
 )
 FLOAT_LAYERS = {"trend_slope", "performance_ratio", "soc_change"}
 LEGENDS: dict[str, codes.Legend | None] = {
-    "trajectory": codes.DEGRADATION, "state": codes.DEGRADATION,
-    "performance": codes.DEGRADATION, "lpd": codes.LPD,
+    "trajectory": codes.DEGRADATION,
+    "state": codes.DEGRADATION,
+    "performance": codes.DEGRADATION,
+    "lpd": codes.LPD,
     "productivity_degradation": codes.DEGRADATION,
     "land_cover_transition": codes.LAND_COVER_TRANSITION,
-    "land_cover_degradation": codes.DEGRADATION, "soc_degradation": codes.DEGRADATION,
-    "sdg": codes.DEGRADATION, "status": codes.DEGRADATION,
-    "status_expanded": codes.STATUS_EXPANDED, "land_cover": codes.LAND_COVER,
+    "land_cover_degradation": codes.DEGRADATION,
+    "soc_degradation": codes.DEGRADATION,
+    "sdg": codes.DEGRADATION,
+    "status": codes.DEGRADATION,
+    "status_expanded": codes.STATUS_EXPANDED,
+    "land_cover": codes.LAND_COVER,
 }
 DESCRIPTIONS = {
     "trend_slope": "Theil-Sen slope of the vegetation index (VI units per year)",
@@ -99,13 +114,17 @@ def _scheduler(name: str, workers: int | None):
         try:
             from distributed import Client
         except ImportError:
-            raise ConfigError("compute.scheduler", "needs the 'distributed' package",
-                              "pip install 'ldnkit[distributed]'") from None
+            raise ConfigError(
+                "compute.scheduler", "needs the 'distributed' package", "pip install 'ldnkit[distributed]'"
+            ) from None
         try:
             client = Client(name, timeout="20s")
         except OSError as exc:
-            raise ConfigError("compute.scheduler", f"cannot reach the scheduler at {name} ({exc})",
-                              "check the address and that the cluster is running") from None
+            raise ConfigError(
+                "compute.scheduler",
+                f"cannot reach the scheduler at {name} ({exc})",
+                "check the address and that the cluster is running",
+            ) from None
         try:
             with dask.config.set(scheduler=client):
                 yield True
@@ -122,7 +141,9 @@ def _scheduler(name: str, workers: int | None):
 def _need_file(cfg: RunConfig, path: Path, key: str) -> Path:
     p = cfg.resolve(path)
     if not p.exists():
-        raise InputError(key, f"file not found: {p}", "check the path (relative paths start at the config's folder)")
+        raise InputError(
+            key, f"file not found: {p}", "check the path (relative paths start at the config's folder)"
+        )
     return p
 
 
@@ -159,8 +180,15 @@ class _Loader:
         path = _need_file(self.cfg, pi.path, "inputs.productivity.path")
         self.inputs_used["productivity"] = str(path)
         return rio_io.open_annual_stack(
-            path, years=pi.years, variable=pi.variable, aggregate=pi.aggregate, scale=pi.scale,
-            offset=pi.offset, nodata=pi.nodata, chunks=self.chunks, key="inputs.productivity",
+            path,
+            years=pi.years,
+            variable=pi.variable,
+            aggregate=pi.aggregate,
+            scale=pi.scale,
+            offset=pi.offset,
+            nodata=pi.nodata,
+            chunks=self.chunks,
+            key="inputs.productivity",
         )
 
     def categorical(self, path: Path, key: str, grid, nodata_values=()) -> xr.DataArray:
@@ -172,8 +200,7 @@ class _Loader:
     def continuous(self, path: Path, key: str, grid) -> xr.DataArray:
         p = _need_file(self.cfg, path, key)
         self.inputs_used[key] = str(p)
-        return rio_io.open_layer(p, grid=grid, resampling="average", chunks=self.chunks, key=key,
-                                 masked=True)
+        return rio_io.open_layer(p, grid=grid, resampling="average", chunks=self.chunks, key=key, masked=True)
 
 
 def _nesting(cfg: RunConfig) -> dict[int, list[int]]:
@@ -188,14 +215,18 @@ def _nesting(cfg: RunConfig) -> dict[int, list[int]]:
             data = yaml.safe_load(p.read_text())
             return {int(k): [int(c) for c in v] for k, v in data.items()}
         except Exception:
-            raise InputError(str(p), "is not a nesting table",
-                             "write a YAML/JSON mapping of UNCCD class (1-7) to a list of your codes") from None
+            raise InputError(
+                str(p),
+                "is not a nesting table",
+                "write a YAML/JSON mapping of UNCCD class (1-7) to a list of your codes",
+            ) from None
     return {k: list(v) for k, v in codes.BUILTIN_NESTINGS[lc.legend].items()}
 
 
 # ---------------------------------------------------------------------------------------------------
-def run(config: RunConfig | str | Path, *, quiet: bool = False, scheduler: str | None = None,
-        console=None) -> Result:
+def run(
+    config: RunConfig | str | Path, *, quiet: bool = False, scheduler: str | None = None, console=None
+) -> Result:
     """Compute SDG 15.3.1 and its sub-indicators for every period of ``config`` and write the outputs.
 
     Parameters
@@ -244,8 +275,11 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     target = cfg.grid.target
     if target == "productivity":
         if vi is None:
-            raise ConfigError("grid.target", "is 'productivity' but there is no productivity input",
-                              "set grid.target to land_cover, soc or a raster path")
+            raise ConfigError(
+                "grid.target",
+                "is 'productivity' but there is no productivity input",
+                "set grid.target to land_cover, soc or a raster path",
+            )
         grid = rio_io.grid_of(vi)
     elif target == "land_cover":
         lc_in = cfg.inputs.land_cover
@@ -279,7 +313,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         for i, year in enumerate(years):
             raw_maps[year] = stack.isel(band=i, drop=True)
     lc_nodata = list(lc_in.nodata)
-    for year, raw in raw_maps.items():
+    for raw in raw_maps.values():
         nd = raw.rio.nodata if raw.rio.nodata is not None else raw.attrs.get("_FillValue")
         if nd is not None and nd not in lc_nodata:
             lc_nodata.append(nd)
@@ -290,7 +324,8 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
             raise InputError(
                 f"inputs.land_cover ({year} map)",
                 f"land cover code(s) {shown} are not in the '{lc_in.legend}' nesting",
-                "add them to inputs.land_cover.nesting (legend: custom) or declare them in inputs.land_cover.nodata",
+                "add them to inputs.land_cover.nesting (legend: custom) "
+                "or declare them in inputs.land_cover.nodata",
             )
     maps = {y: lcmod.nest_land_cover(r, nesting, lc_nodata) for y, r in raw_maps.items()}
 
@@ -312,13 +347,19 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     soc_year = soc_in.year if soc_in.year is not None else min(p.land_cover[0] for p in plans)
     first_needed = min(p.land_cover[0] for p in plans)
     if soc_year > first_needed:
-        raise ConfigError("inputs.soc.year", f"is {soc_year}, after the first land-cover year {first_needed}",
-                          "give the SOC reference stock for that year or earlier")
+        raise ConfigError(
+            "inputs.soc.year",
+            f"is {soc_year}, after the first land-cover year {first_needed}",
+            "give the SOC reference stock for that year or earlier",
+        )
     last_needed = max(p.land_cover[1] for p in plans)
     lc_years = list(range(soc_year, last_needed + 1))
     if soc_year < min(maps):
-        raise ConfigError("inputs.soc.year", f"is {soc_year} but the first land-cover map is for {min(maps)}",
-                          "add a land-cover map for the SOC reference year")
+        raise ConfigError(
+            "inputs.soc.year",
+            f"is {soc_year} but the first land-cover map is for {min(maps)}",
+            "add a land-cover map for the SOC reference year",
+        )
     lc_annual = lcmod.annual_land_cover(maps, lc_years)
 
     cz = cfg.inputs.climate_zones
@@ -327,15 +368,23 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         rio_io.check_overlap(grid, rio_io.grid_of(_need_file(cfg, cz.path, czk)), czk)
         zones = _as_int16(loader.categorical(cz.path, czk, grid).squeeze(drop=True))
         soc_annual = socmod.soc_stock(
-            soc_ref, lc_annual, climate_zone=zones, reference_year=soc_year,
-            management_factor=cfg.methods.soc.management_factor, input_factor=cfg.methods.soc.input_factor,
+            soc_ref,
+            lc_annual,
+            climate_zone=zones,
+            reference_year=soc_year,
+            management_factor=cfg.methods.soc.management_factor,
+            input_factor=cfg.methods.soc.input_factor,
             years_to_equilibrium=cfg.methods.soc.years_to_equilibrium,
         )
     else:
         zones = None
         soc_annual = socmod.soc_stock(
-            soc_ref, lc_annual, flu_class=codes.FLU_CLASS_NAMES[cz.zone], reference_year=soc_year,
-            management_factor=cfg.methods.soc.management_factor, input_factor=cfg.methods.soc.input_factor,
+            soc_ref,
+            lc_annual,
+            flu_class=codes.FLU_CLASS_NAMES[cz.zone],
+            reference_year=soc_year,
+            management_factor=cfg.methods.soc.management_factor,
+            input_factor=cfg.methods.soc.input_factor,
             years_to_equilibrium=cfg.methods.soc.years_to_equilibrium,
         )
 
@@ -356,20 +405,27 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         rgdf = vec_io.read_vector(_need_file(cfg, cfg.inputs.regions.path, key), key=key)
         field_name = cfg.inputs.regions.name_field
         if field_name not in rgdf.columns:
-            raise ConfigError("inputs.regions.name_field", f"'{field_name}' is not a field of the regions layer",
-                              f"use one of {[c for c in rgdf.columns if c != 'geometry']}")
+            raise ConfigError(
+                "inputs.regions.name_field",
+                f"'{field_name}' is not a field of the regions layer",
+                f"use one of {[c for c in rgdf.columns if c != 'geometry']}",
+            )
         vec_io.check_aoi_inside(rgdf, grid, key)
         names = [str(n) for n in rgdf[field_name]]
         region_names = {i + 1: n for i, n in enumerate(names)}
-        regions = vec_io.rasterize(rgdf, grid, values=list(region_names), fill=codes.NODATA,
-                                   chunks=chunks).assign_coords(x=template.x, y=template.y)
+        regions = vec_io.rasterize(
+            rgdf, grid, values=list(region_names), fill=codes.NODATA, chunks=chunks
+        ).assign_coords(x=template.x, y=template.y)
         regions = regions.where(inside, codes.NODATA).astype(codes.CATEGORICAL_DTYPE)
     regional = {}
     for i, rm in enumerate(cfg.methods.land_cover.regional_matrices):
         ids = [k for k, n in region_names.items() if n == rm.region]
         if not ids:
-            raise ConfigError(f"methods.land_cover.regional_matrices[{i}].region",
-                              f"no region named {rm.region!r}", f"use one of {sorted(set(region_names.values()))}")
+            raise ConfigError(
+                f"methods.land_cover.regional_matrices[{i}].region",
+                f"no region named {rm.region!r}",
+                f"use one of {sorted(set(region_names.values()))}",
+            )
         for k in ids:
             regional[k] = rm.matrix
     timings["prepare"] = time.perf_counter() - t
@@ -389,22 +445,31 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
             pl["lpd"] = prod.external_lpd(ext_layer, legend=ext.legend)
         else:
             window = vi.sel(year=slice(*plan.trend))
-            pl.update(_productivity_layers(window, vi, plan, mth, maps, zones, units_cache, cfg, loader, grid))
+            pl.update(
+                _productivity_layers(window, vi, plan, mth, maps, zones, units_cache, cfg, loader, grid)
+            )
         pl["productivity_degradation"] = prod.lpd_degradation(pl["lpd"])
         lc_i, lc_f = lc_annual.sel(year=plan.land_cover[0]), lc_annual.sel(year=plan.land_cover[1])
         pl["land_cover_transition"] = lcmod.land_cover_transition(lc_i, lc_f)
         pl["land_cover_degradation"] = lcmod.land_cover_degradation(
-            lc_i, lc_f, matrix=mth.land_cover.matrix, regions=regions if regional else None,
+            lc_i,
+            lc_f,
+            matrix=mth.land_cover.matrix,
+            regions=regions if regional else None,
             regional_matrices=regional or None,
         )
         soc_i, soc_f = soc_annual.sel(year=plan.land_cover[0]), soc_annual.sel(year=plan.land_cover[1])
         pl["soc_change"] = socmod.soc_change_percent(soc_i, soc_f)
         pl["soc_degradation"] = socmod.soc_degradation(
-            soc_i, soc_f, threshold=mth.soc.threshold, water=(lc_i == codes.WATER),
+            soc_i,
+            soc_f,
+            threshold=mth.soc.threshold,
+            water=(lc_i == codes.WATER),
             inclusive=mth.soc.inclusive,
         )
-        pl["sdg"] = sdgmod.one_out_all_out(pl["productivity_degradation"], pl["land_cover_degradation"],
-                                           pl["soc_degradation"])
+        pl["sdg"] = sdgmod.one_out_all_out(
+            pl["productivity_degradation"], pl["land_cover_degradation"], pl["soc_degradation"]
+        )
         if plan.kind == "baseline":
             baseline_sdg = pl["sdg"]
         else:
@@ -431,8 +496,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         legend = None if (base in FLOAT_LAYERS or folder == "soc") else LEGENDS.get(base)
         tags = {k: _tag(v) for k, v in layer.attrs.items()}
         desc = DESCRIPTIONS.get(name, f"{folder} {name}")
-        items.append((layer.squeeze(drop=True), path,
-                      {"legend": legend, "description": desc, "tags": tags}))
+        items.append((layer.squeeze(drop=True), path, {"legend": legend, "description": desc, "tags": tags}))
         paths[key] = path
     with fb.stage("Computing and writing layers", pixels=grid.width * grid.height, distributed=distributed):
         rio_io.write_layers(items)
@@ -447,16 +511,26 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
 
     period_layers = []
     for plan in plans:
+
         def g(n, plan=plan):
             k = f"{plan.name}/{n}"
             return reopen(k) if k in paths else None
-        period_layers.append(PeriodLayers(
-            name=plan.name, kind=plan.kind, land_cover_years=plan.land_cover,
-            productivity_years=plan.trend, land_cover_degradation=g("land_cover_degradation"),
-            lpd=g("lpd"), productivity_degradation=g("productivity_degradation"),
-            soc_degradation=g("soc_degradation"), sdg=g("sdg"), status=g("status"),
-            status_expanded=g("status_expanded"),
-        ))
+
+        period_layers.append(
+            PeriodLayers(
+                name=plan.name,
+                kind=plan.kind,
+                land_cover_years=plan.land_cover,
+                productivity_years=plan.trend,
+                land_cover_degradation=g("land_cover_degradation"),
+                lpd=g("lpd"),
+                productivity_degradation=g("productivity_degradation"),
+                soc_degradation=g("soc_degradation"),
+                sdg=g("sdg"),
+                status=g("status"),
+                status_expanded=g("status_expanded"),
+            )
+        )
     area = cell_area(template)
     inside_i16 = inside.astype(codes.CATEGORICAL_DTYPE)
     matrices = {"national": [list(r) for r in (mth.land_cover.matrix or codes.DEFAULT_TRANSITION_MATRIX)]}
@@ -465,9 +539,16 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     tin = TableInputs(
         land_cover={y: reopen(f"land_cover/land_cover_{y}") for y in table_years},
         soc={y: _float(reopen(f"soc/soc_{y}")) for y in table_years},
-        periods=period_layers, area=area, aoi=inside_i16, regions=regions, region_names=region_names,
-        nesting=nesting if lc_in.legend != "unccd" else None, legend_name=lc_in.legend, matrices=matrices,
-        soc_tier="Tier 1", methods=_method_text(cfg),
+        periods=period_layers,
+        area=area,
+        aoi=inside_i16,
+        regions=regions,
+        region_names=region_names,
+        nesting=nesting if lc_in.legend != "unccd" else None,
+        legend_name=lc_in.legend,
+        matrices=matrices,
+        soc_tier="Tier 1",
+        methods=_method_text(cfg),
     )
     with fb.stage("Area tables", pixels=grid.width * grid.height, distributed=distributed):
         tables = compute_tables(tin)
@@ -480,15 +561,22 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "title": cfg.title,
         "python": platform.python_version(),
-        "grid": {"crs": grid.crs.to_string(), "width": grid.width, "height": grid.height,
-                 "transform": list(grid.transform)[:6], "geographic": bool(grid.crs.is_geographic),
-                 "area_method": "WGS84 ellipsoid row strips" if grid.crs.is_geographic else "pixel size"},
+        "grid": {
+            "crs": grid.crs.to_string(),
+            "width": grid.width,
+            "height": grid.height,
+            "transform": list(grid.transform)[:6],
+            "geographic": bool(grid.crs.is_geographic),
+            "area_method": "WGS84 ellipsoid row strips" if grid.crs.is_geographic else "pixel size",
+        },
         "inputs": loader.inputs_used,
         "periods": [p.as_dict() for p in plans],
         "methods": _method_text(cfg),
         "config": cfg.recorded(),
-        "layers": {k: {"path": str(p.relative_to(tmp)), "attrs": _jsonable(layers[k].attrs)}
-                   for k, p in paths.items()},
+        "layers": {
+            k: {"path": str(p.relative_to(tmp)), "attrs": _jsonable(layers[k].attrs)}
+            for k, p in paths.items()
+        },
         "tables": tables_to_json(tables),
         "timings_s": timings,
     }
@@ -514,12 +602,19 @@ def _productivity_layers(window, vi, plan, mth, maps, zones, units_cache, cfg, l
     trend_ds = prod.trend(window)
     out["trend_slope"] = trend_ds["slope"].astype("float32")
     out["trend_slope"].attrs = dict(trend_ds.attrs)
-    out["trajectory"] = prod.trajectory(window, method=tr.method, alpha=tr.alpha,
-                                        z_threshold=tr.z_threshold, level=tr.level)
+    out["trajectory"] = prod.trajectory(
+        window, method=tr.method, alpha=tr.alpha, z_threshold=tr.z_threshold, level=tr.level
+    )
     st = mth.state
-    out["state"] = prod.state(vi, historical=plan.state_historical, comparison=plan.state_comparison,
-                              method=st.method, min_difference=st.min_difference,
-                              z_threshold=st.z_threshold, z_denominator=st.z_denominator)
+    out["state"] = prod.state(
+        vi,
+        historical=plan.state_historical,
+        comparison=plan.state_comparison,
+        method=st.method,
+        min_difference=st.min_difference,
+        z_threshold=st.z_threshold,
+        z_denominator=st.z_denominator,
+    )
     pf = mth.performance
     perf_window = vi.sel(year=slice(*plan.performance))
     units = _units(pf.units, plan.performance[1], maps, zones, cfg, loader, grid)
@@ -534,8 +629,11 @@ def _units(kind: str, year: int, maps, zones, cfg, loader, grid) -> xr.DataArray
     """Ecological units for performance: land cover (the latest map at or before ``year``) x zone."""
     if kind == "ecological_units":
         if cfg.inputs.ecological_units is None:
-            raise ConfigError("methods.performance.units", "is 'ecological_units' but inputs.ecological_units is not set",
-                              "add inputs.ecological_units or use land_cover_x_climate")
+            raise ConfigError(
+                "methods.performance.units",
+                "is 'ecological_units' but inputs.ecological_units is not set",
+                "add inputs.ecological_units or use land_cover_x_climate",
+            )
         key = "inputs.ecological_units"
         return _as_int16(loader.categorical(cfg.inputs.ecological_units, key, grid).squeeze(drop=True))
     before = [y for y in maps if y <= year]
@@ -559,7 +657,9 @@ def _method_text(cfg: RunConfig) -> dict[str, Any]:
         "land_cover_matrix": "custom" if m.land_cover.matrix else "UNCCD default",
         "regional_matrices": [r.region for r in m.land_cover.regional_matrices],
         "soc": m.soc.model_dump(),
-        "climate_zones": "per pixel raster" if cfg.inputs.climate_zones.path else cfg.inputs.climate_zones.zone,
+        "climate_zones": "per pixel raster"
+        if cfg.inputs.climate_zones.path
+        else cfg.inputs.climate_zones.zone,
         "combination": "one-out-all-out",
         "external_lpd": cfg.inputs.external_lpd.model_dump(mode="json") if cfg.inputs.external_lpd else None,
     }
@@ -581,4 +681,4 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-__all__ = ["Result", "run", "da"]
+__all__ = ["Result", "run"]

@@ -66,9 +66,7 @@ def _nesting_table(nesting: Mapping[int, Sequence[int]]) -> tuple[np.ndarray, np
     classes: list[int] = []
     for cls, members in nesting.items():
         if int(cls) not in codes.LAND_COVER_CODES:
-            raise ConfigError(
-                where, f"class {cls!r} is not a UNCCD land-cover class", "use classes 1 to 7"
-            )
+            raise ConfigError(where, f"class {cls!r} is not a UNCCD land-cover class", "use classes 1 to 7")
         for code in members:
             if float(code) != int(code):
                 raise ConfigError(where, f"raw code {code!r} is not an integer")
@@ -191,10 +189,7 @@ def unmapped_codes(
     nodata = _nodata_list(raw, nodata_values)
     data = raw.data
     if isinstance(data, dask.array.Array):
-        parts = [
-            dask.delayed(_unmapped_block)(block, keys, nodata)
-            for block in data.to_delayed().ravel()
-        ]
+        parts = [dask.delayed(_unmapped_block)(block, keys, nodata) for block in data.to_delayed().ravel()]
         found = np.unique(np.concatenate(dask.compute(*parts)))
     else:
         found = _unmapped_block(np.asarray(data), keys, nodata)
@@ -376,9 +371,7 @@ def land_cover_degradation(
     >>> int(deg.sel(x=..., y=...))   # tree-covered -> cropland gives -1
     """
     where = "methods.land_cover.matrix"
-    national = _check_matrix(
-        codes.DEFAULT_TRANSITION_MATRIX if matrix is None else matrix, where
-    )
+    national = _check_matrix(codes.DEFAULT_TRANSITION_MATRIX if matrix is None else matrix, where)
     regional = {int(k): v for k, v in (regional_matrices or {}).items()}
     if len(regional) > _MAX_REGIONAL_MATRICES:
         raise ConfigError(
@@ -406,13 +399,10 @@ def land_cover_degradation(
     attrs: dict[str, Any] = {
         "method": "transition_matrix",
         "matrix": national.tolist(),
-        "matrix_is_default": bool(
-            np.array_equal(national, np.asarray(codes.DEFAULT_TRANSITION_MATRIX))
-        ),
+        "matrix_is_default": bool(np.array_equal(national, np.asarray(codes.DEFAULT_TRANSITION_MATRIX))),
     }
     if regional:
         attrs["regional_matrices"] = {
             str(rid): m.tolist() for rid, m in zip(region_ids.tolist(), mats[1:], strict=True)
         }
     return _finish(out, "land_cover_degradation", attrs)
-

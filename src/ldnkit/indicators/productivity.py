@@ -24,7 +24,7 @@ import xarray as xr
 from ldnkit import codes
 from ldnkit.errors import ConfigError, GridError, InputError, PeriodError
 from ldnkit.kernels import trend as trend_kernels
-from ldnkit.kernels.zonal import zonal_quantiles
+from ldnkit.kernels.zonal import valid_unit_codes, zonal_quantiles
 
 NODATA = codes.NODATA
 _TRAJECTORY_METHODS = ("mann_kendall", "trends_earth", "z_score")
@@ -135,6 +135,7 @@ def _map(func, *arrays: xr.DataArray, dtype=np.int16, kwargs=None) -> xr.DataArr
         dask="parallelized",
         output_dtypes=[dtype],
         keep_attrs=False,
+        join="exact",  # layers on different grids must not be silently cropped
     )
 
 
@@ -185,6 +186,11 @@ def trend(values: xr.DataArray, dim: str = "year", min_count: int = 3) -> xr.Dat
             "give a longer window or lower min_count",
         )
     x = _years(values, dim)
+    if np.unique(x).size != x.size:
+        raise InputError("trend(values)", f"has repeated '{dim}' values", "give one layer per year")
+    if np.any(np.diff(x) < 0):  # S counts pairs in series order: put the years in order
+        values = values.isel({dim: np.argsort(x, kind="stable")})
+        x = np.sort(x)
     stack = _one_time_chunk(values, dim)
     outs = xr.apply_ufunc(
         _trend_block,
@@ -229,13 +235,19 @@ def _signed(pos: np.ndarray, neg: np.ndarray, missing: np.ndarray) -> np.ndarray
     return out
 
 
+def _big_enough(slope: np.ndarray, min_slope: float):
+    # Only an explicit minimum filters: with many ties a significant S can have a zero median
+    # slope, and the default rule is the test alone.
+    return np.abs(slope) > min_slope if min_slope > 0 else True
+
+
 def _traj_mk_block(s, p, slope, alpha, min_slope):
-    sig = (p <= alpha) & (np.abs(slope) > min_slope)
+    sig = (p <= alpha) & _big_enough(slope, min_slope)
     return _signed(sig & (s > 0), sig & (s < 0), np.isnan(p))
 
 
 def _traj_z_block(z, slope, z_threshold, min_slope):
-    big = np.abs(slope) > min_slope
+    big = _big_enough(slope, min_slope)
     return _signed(big & (z > z_threshold), big & (z < -z_threshold), np.isnan(z))
 
 
@@ -280,8 +292,9 @@ def trajectory(
     Parameters
     ----------
     values : ``(year, y, x)`` annual productivity (see :func:`trend`).
-    min_slope : pixels whose |slope| (Theil–Sen; OLS for ``trends_earth``) is at most this
-        are 0. Default 0, or 0.001 (Trends.Earth's 10 on NDVI x 10000) for ``trends_earth``.
+    min_slope : if > 0, pixels whose |slope| (Theil–Sen; OLS for ``trends_earth``) is at most
+        this are 0. Default: no minimum, or 0.001 for ``trends_earth`` (its 10 on NDVI x 10000;
+        give 10 for data in those units).
     min_count : fewer finite years -> NODATA (``trends_earth`` also needs n >= 4).
 
     Returns
@@ -341,8 +354,7 @@ def trajectory(
         if values.sizes[dim] > max_n:
             raise PeriodError(
                 f"{where}(values)",
-                f"has {values.sizes[dim]} years; the Trends.Earth table at level {level} stops "
-                f"at {max_n}",
+                f"has {values.sizes[dim]} years; the Trends.Earth table at level {level} stops at {max_n}",
                 "use a shorter window or method='mann_kendall'",
             )
         x = _years(values, dim)
@@ -381,7 +393,7 @@ def _lerp(a, b, t):
 
 
 def _window_stats(a: np.ndarray):
-    """Per pixel (last axis = years): finite count, mean, sorted values (NaN last)."""
+    """Per pixel (last axis = years): finite count, mean, finite mask, values as float64."""
     a = _as_float(a)
     ok = np.isfinite(a)
     m = ok.sum(axis=-1)
@@ -399,9 +411,7 @@ def _state_pc_block(h, c, min_difference):
     hi = np.take_along_axis(srt, last, axis=-1)[..., 0]
     rng = hi - lo
     # Trends.Earth extends the historical values by min - 5 % and max + 5 % of their range.
-    ext = np.concatenate(
-        [(lo - 0.05 * rng)[..., None], srt, np.full(lo.shape + (1,), np.nan)], axis=-1
-    )
+    ext = np.concatenate([(lo - 0.05 * rng)[..., None], srt, np.full(lo.shape + (1,), np.nan)], axis=-1)
     np.put_along_axis(ext, (m_h + 1)[..., None], (hi + 0.05 * rng)[..., None], axis=-1)
     # Deciles p10..p90 of the m_h + 2 extended values, exactly as np.percentile (linear).
     n_ext = (m_h + 2)[..., None]
@@ -410,9 +420,7 @@ def _state_pc_block(h, c, min_difference):
     above = virtual >= n_ext - 1
     i0 = np.where(above, n_ext - 1, prev).astype(np.int64)
     i1 = np.where(above, n_ext - 1, prev + 1).astype(np.int64)
-    dec = _lerp(
-        np.take_along_axis(ext, i0, axis=-1), np.take_along_axis(ext, i1, axis=-1), virtual - prev
-    )
+    dec = _lerp(np.take_along_axis(ext, i0, axis=-1), np.take_along_axis(ext, i1, axis=-1), virtual - prev)
     # Class 1 (<= p10) .. 10 (> p90): one plus the number of deciles the mean exceeds.
     cls_h = 1 + (mean_h[..., None] > dec).sum(axis=-1)
     cls_c = 1 + (mean_c[..., None] > dec).sum(axis=-1)
@@ -439,9 +447,7 @@ def _window(values: xr.DataArray, dim: str, years, name: str, where: str) -> xr.
     try:
         first, last = (int(years[0]), int(years[1]))
     except (TypeError, ValueError, IndexError):
-        raise ConfigError(
-            f"{where}({name})", f"is {years!r}", "give (first_year, last_year)"
-        ) from None
+        raise ConfigError(f"{where}({name})", f"is {years!r}", "give (first_year, last_year)") from None
     if first > last:
         raise PeriodError(
             f"{where}({name})",
@@ -594,22 +600,19 @@ def zonal_percentile(values: xr.DataArray, units: xr.DataArray, q: float) -> dic
         raise InputError("zonal_percentile(values)", "expected an xarray.DataArray")
     units = _aligned_units(units, values, "zonal_percentile(units)")
     data = values.data
-    data = (
-        data.map_blocks(_as_float, dtype=np.float64)
-        if isinstance(data, da.Array)
-        else _as_float(data)
-    )
+    data = data.map_blocks(_as_float, dtype=np.float64) if isinstance(data, da.Array) else _as_float(data)
     unit_codes, pct, _ = zonal_quantiles(data, units.data, float(q))
     return {int(c): float(p) for c, p in zip(unit_codes, pct, strict=True)}
 
 
 def _perf_block(mean, units, unit_codes, pct, threshold):
-    u = _as_codes(units).astype(np.int64)
+    u, found = valid_unit_codes(units)
     idx = np.minimum(np.searchsorted(unit_codes, u), max(unit_codes.size - 1, 0))
-    found = (u >= 0) & (unit_codes.size > 0)
     if unit_codes.size:
         found &= unit_codes[idx] == u
-    p = np.where(found, pct[idx] if pct.size else np.nan, np.nan)
+        p = np.where(found, pct[idx], np.nan)
+    else:
+        p = np.full(u.shape, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(p > 0, mean / p, np.nan)  # a unit percentile <= 0 leaves no ratio
     cls = np.where(ratio <= threshold, -1, 0).astype(np.int16)
@@ -664,7 +667,7 @@ def performance(
         keep_attrs=False,
     )
     units = _aligned_units(units, mean, f"{where}(units)")
-    unit_codes, pct, counts = zonal_quantiles(mean.data, units.data, float(percentile))
+    unit_codes, pct, _ = zonal_quantiles(mean.data, units.data, float(percentile))
     ratio, cls = xr.apply_ufunc(
         _perf_block,
         mean,
@@ -674,6 +677,7 @@ def performance(
         dask="parallelized",
         output_dtypes=[np.float32, np.int16],
         keep_attrs=False,
+        join="override",  # same shape checked above; the units' coordinates may differ by noise
     )
     attrs = {
         "method": "unit_percentile_ratio",
@@ -687,12 +691,8 @@ def performance(
     like = _spatial(values, dim)
     return xr.Dataset(
         {
-            "ratio": _finish(
-                ratio, "ratio", {**attrs, "long_name": "mean / unit percentile"}, like
-            ),
-            "class": _finish(
-                cls, "class", {**attrs, "codes": {"-1": "degraded", "0": "not degraded"}}, like
-            ),
+            "ratio": _finish(ratio, "ratio", {**attrs, "long_name": "mean / unit percentile"}, like),
+            "class": _finish(cls, "class", {**attrs, "codes": {"-1": "degraded", "0": "not degraded"}}, like),
         },
         attrs=attrs,
     )
@@ -804,9 +804,7 @@ def lpd(
     >>> lpd(traj, st, perf)  # doctest: +SKIP
     """
     if table not in LPD_TABLES:
-        raise ConfigError(
-            "lpd(table)", f"unknown table {table!r}", f"use one of {', '.join(LPD_TABLES)}"
-        )
+        raise ConfigError("lpd(table)", f"unknown table {table!r}", f"use one of {', '.join(LPD_TABLES)}")
     if isinstance(performance, xr.Dataset):
         performance = performance["class"]
     out = _map(_lpd_block, trajectory, state, performance, kwargs={"table": LPD_TABLES[table]})

@@ -61,9 +61,7 @@ def _oaoa_block(*layers):
     return out
 
 
-def one_out_all_out(
-    productivity: xr.DataArray, land_cover: xr.DataArray, soc: xr.DataArray
-) -> xr.DataArray:
+def one_out_all_out(productivity: xr.DataArray, land_cover: xr.DataArray, soc: xr.DataArray) -> xr.DataArray:
     """SDG 15.3.1 by One-Out-All-Out of the three sub-indicators (public API contract).
 
     Any sub-indicator degraded (-1) -> -1; else any improved (+1) -> +1; else 0. NODATA if any

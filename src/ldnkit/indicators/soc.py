@@ -26,9 +26,7 @@ __all__ = [
 _N_CLASSES = len(codes.LAND_COVER_CODES)
 
 # Climate-zone code (0..12) -> f; code 0 and anything outside 1..12 is missing.
-_F_BY_ZONE = np.array(
-    [codes.FLU_BY_CLASS[c] for c in codes.CLIMATE_ZONE_TO_FLU_CLASS], dtype=np.float64
-)
+_F_BY_ZONE = np.array([codes.FLU_BY_CLASS[c] for c in codes.CLIMATE_ZONE_TO_FLU_CLASS], dtype=np.float64)
 _F_BY_ZONE[0] = np.nan
 
 
@@ -144,9 +142,7 @@ def soc_stock(
     >>> soc_degradation(soc.sel(year=2015), soc.sel(year=2023))
     """
     if "year" not in land_cover.dims:
-        raise InputError(
-            "inputs.land_cover", "the land cover has no year dimension", "use annual_land_cover"
-        )
+        raise InputError("inputs.land_cover", "the land cover has no year dimension", "use annual_land_cover")
     years = int(years_to_equilibrium)
     if years != years_to_equilibrium or years < 1:
         raise ConfigError(

@@ -38,7 +38,7 @@ MAX_COLLECT = 1 << 24
 # --- per-block pieces (numpy in, numpy out) ------------------------------------------------------
 
 
-def _valid_units(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def valid_unit_codes(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(int64 codes, valid mask) of a units block: negative, NaN and fractional are missing."""
     units = np.asarray(units)
     if units.dtype.kind == "f":
@@ -50,7 +50,7 @@ def _valid_units(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _unit_index(values: np.ndarray, units: np.ndarray, unit_codes: np.ndarray) -> np.ndarray:
     """Dense unit index (0..U-1) of every pixel of a block, -1 where value or unit is missing."""
-    codes, ok = _valid_units(units)
+    codes, ok = valid_unit_codes(units)
     ok &= np.isfinite(np.asarray(values, dtype=np.float64))
     idx = np.searchsorted(unit_codes, codes)
     idx = np.minimum(idx, max(unit_codes.size - 1, 0))
@@ -63,7 +63,7 @@ def _unit_index(values: np.ndarray, units: np.ndarray, unit_codes: np.ndarray) -
 def _summary_block(values: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Distinct valid unit codes, min and max of the valid values of a block."""
     vals = np.asarray(values, dtype=np.float64)
-    codes, ok = _valid_units(units)
+    codes, ok = valid_unit_codes(units)
     ok &= np.isfinite(vals)
     if not ok.any():
         return np.empty(0, dtype=np.int64), np.inf, -np.inf
@@ -200,10 +200,7 @@ def _reduce_blocks(func: Callable, combine: Callable, values: Any, units: Any, *
         for vb, ub in zip(values.to_delayed().ravel(), units.to_delayed().ravel(), strict=True)
     ]
     while len(parts) > 1:
-        nxt = [
-            dask.delayed(combine, pure=True)(parts[i], parts[i + 1])
-            for i in range(0, len(parts) - 1, 2)
-        ]
+        nxt = [dask.delayed(combine, pure=True)(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
         if len(parts) % 2:
             nxt.append(parts[-1])
         parts = nxt
@@ -263,9 +260,7 @@ def zonal_quantiles(
     scale0 = nbins / (gmax - gmin) if gmax > gmin else 0.0
 
     # Pass 1: histogram per unit.
-    counts = _reduce_blocks(
-        _hist_units_block, np.add, values, units, unit_codes, gmin, scale0, nbins
-    )
+    counts = _reduce_blocks(_hist_units_block, np.add, values, units, unit_codes, gmin, scale0, nbins)
     n = counts.sum(axis=1)
 
     # Ranks needed per unit, as numpy computes them: virtual index (n-1)*q/100.

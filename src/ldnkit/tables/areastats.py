@@ -260,9 +260,7 @@ def _as_2d(arr: xr.DataArray, what: str) -> xr.DataArray:
     if not isinstance(arr, xr.DataArray):
         raise TypeError(f"{what}: expected an xarray.DataArray, got {type(arr).__name__}")
     if arr.ndim != 2:
-        raise GridError(
-            what, f"has dims {arr.dims}; tables need 2-D (y, x) layers", "select one year first"
-        )
+        raise GridError(what, f"has dims {arr.dims}; tables need 2-D (y, x) layers", "select one year first")
     if set(arr.dims) == {"y", "x"}:
         arr = arr.transpose("y", "x")
     return arr
@@ -334,10 +332,7 @@ def _build(requests: Mapping[str, CrosstabRequest]) -> Delayed:
     )
     level = parts.to_delayed().ravel().tolist()
     while len(level) > 1:
-        level = [
-            delayed(_combine, pure=True)(level[i : i + _FAN_IN])
-            for i in range(0, len(level), _FAN_IN)
-        ]
+        level = [delayed(_combine, pure=True)(level[i : i + _FAN_IN]) for i in range(0, len(level), _FAN_IN)]
     return delayed(_finalize, pure=True)(level[0], specs_t)
 
 
@@ -386,9 +381,7 @@ def crosstab(
     return _compute(obj, scheduler) if compute else obj
 
 
-def compute_crosstabs(
-    requests: Mapping[str, CrosstabRequest], scheduler=None
-) -> dict[str, pd.DataFrame]:
+def compute_crosstabs(requests: Mapping[str, CrosstabRequest], scheduler=None) -> dict[str, pd.DataFrame]:
     """Evaluate many cross-tabulations in ONE ``dask.compute``: each input block is read once.
 
     Layers shared by several requests (same dask array) are read and densified once per block.

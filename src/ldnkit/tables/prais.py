@@ -113,8 +113,7 @@ def _area_by(df: pd.DataFrame, cols: Sequence[str]) -> dict:
     if df.empty:
         return {}
     g = df.groupby(list(cols), sort=False)["area"].sum()
-    return {(k if len(cols) > 1 else (k[0] if isinstance(k, tuple) else k)): float(v)
-            for k, v in g.items()}
+    return {(k if len(cols) > 1 else (k[0] if isinstance(k, tuple) else k)): float(v) for k, v in g.items()}
 
 
 def _pct(a: float, land: float) -> float:
@@ -135,8 +134,13 @@ def _land(df: pd.DataFrame, lc_col: str) -> pd.DataFrame:
 
 
 def _class_rows(
-    df: pd.DataFrame, col: str, legend: codes.Legend, order: Sequence[int], period: str,
-    lc_col: str = "lc_final", extra: dict | None = None,
+    df: pd.DataFrame,
+    col: str,
+    legend: codes.Legend,
+    order: Sequence[int],
+    period: str,
+    lc_col: str = "lc_final",
+    extra: dict | None = None,
 ) -> list[dict]:
     """Rows (one per class + no data) of a per-period class table over the land pixels."""
     land_df = _land(df, lc_col)
@@ -145,17 +149,30 @@ def _class_rows(
     rows = []
     for c in [*order, NODATA]:
         a = by.get(c, 0.0)
-        rows.append({
-            "Period": period, **(extra or {}), "Code": c,
-            "Class": legend.name_of(c) if c != NODATA else NO_DATA,
-            KM2: a, PCT: _pct(a, land), LAND: land,
-        })
+        rows.append(
+            {
+                "Period": period,
+                **(extra or {}),
+                "Code": c,
+                "Class": legend.name_of(c) if c != NODATA else NO_DATA,
+                KM2: a,
+                PCT: _pct(a, land),
+                LAND: land,
+            }
+        )
     return rows
 
 
 def _matrix_table(
-    df: pd.DataFrame, row_col: str, col_col: str, row_codes: Sequence[int], col_codes: Sequence[int],
-    row_name, col_name, row_label: str, period: str,
+    df: pd.DataFrame,
+    row_col: str,
+    col_col: str,
+    row_codes: Sequence[int],
+    col_codes: Sequence[int],
+    row_name,
+    col_name,
+    row_label: str,
+    period: str,
 ) -> list[dict]:
     """Area cross-table rows (row classes + no data + total) x (column classes + no data + total)."""
     d = df.assign(**{row_col: _clean(df[row_col], row_codes), col_col: _clean(df[col_col], col_codes)})
@@ -196,20 +213,23 @@ def _check(inputs: TableInputs) -> None:
         raise ConfigError("periods", "no period to tabulate", "give at least the baseline period")
     if inputs.periods[0].kind != "baseline":
         raise ConfigError(
-            "periods", f"the first period ({inputs.periods[0].name}) is not the baseline",
+            "periods",
+            f"the first period ({inputs.periods[0].name}) is not the baseline",
             "list the baseline first",
         )
     for p in inputs.periods:
         for y in p.land_cover_years:
             if y not in inputs.land_cover:
                 raise PeriodError(
-                    f"periods.{p.name}", f"land cover of {y} is not among the tabulated years "
-                    f"{sorted(inputs.land_cover)}", f"add {y} to the land-cover years to tabulate",
+                    f"periods.{p.name}",
+                    f"land cover of {y} is not among the tabulated years {sorted(inputs.land_cover)}",
+                    f"add {y} to the land-cover years to tabulate",
                 )
     for y in inputs.soc:
         if y not in inputs.land_cover:
             raise PeriodError(
-                "tables.soc", f"SOC of {y} has no land cover of the same year",
+                "tables.soc",
+                f"SOC of {y} has no land cover of the same year",
                 f"add {y} to the land-cover years to tabulate",
             )
 
@@ -226,11 +246,16 @@ def _requests(inputs: TableInputs, zones: DataArray | None) -> dict[str, Crossta
         lc0, lc1 = inputs.land_cover[y0], inputs.land_cover[y1]
         req[f"p{i}_lc"] = CrosstabRequest(
             {**reg, "lc_initial": lc0, "lc_final": lc1, "lc_deg": p.land_cover_degradation},
-            inputs.area, zones,
+            inputs.area,
+            zones,
         )
         keys = {
-            **reg, "lc_final": lc1, "lpd": p.lpd, "prod_deg": p.productivity_degradation,
-            "soc_deg": p.soc_degradation, "sdg": p.sdg,
+            **reg,
+            "lc_final": lc1,
+            "lpd": p.lpd,
+            "prod_deg": p.productivity_degradation,
+            "soc_deg": p.soc_degradation,
+            "sdg": p.sdg,
         }
         if i > 0:
             keys["baseline_sdg"] = base.sdg
@@ -263,37 +288,51 @@ def _cp1_t1(inputs, ct) -> pd.DataFrame:
         df = ct[f"lc_{y}"]
         by = _area_by(df.assign(lc=_clean(df["lc"], codes.LAND_COVER.codes)), ["lc"])
         land = sum(by.get(c, 0.0) for c in LAND_CLASSES)
-        rows.append({
-            "Year": y, LAND: land, "Water bodies (km²)": by.get(codes.WATER, 0.0),
-            "No data (km²)": by.get(NODATA, 0.0), "Total area (km²)": sum(by.values()),
-        })
+        rows.append(
+            {
+                "Year": y,
+                LAND: land,
+                "Water bodies (km²)": by.get(codes.WATER, 0.0),
+                "No data (km²)": by.get(NODATA, 0.0),
+                "Total area (km²)": sum(by.values()),
+            }
+        )
     cols = ["Year", LAND, "Water bodies (km²)", "No data (km²)", "Total area (km²)"]
-    return _titled(_frame(rows, cols), "CP-1.T1",
-                   note="total land area excludes water bodies (class 7) and land-cover no data")
+    return _titled(
+        _frame(rows, cols),
+        "CP-1.T1",
+        note="total land area excludes water bodies (class 7) and land-cover no data",
+    )
 
 
 def _so1_1_t1(inputs, ct) -> pd.DataFrame:
     per = {}
     for i, p in enumerate(inputs.periods):
         df = ct[f"p{i}_lc"]
-        deg = df[(df["lc_deg"] == codes.DEGRADED) & df["lc_initial"].isin(codes.LAND_COVER.codes)
-                 & df["lc_final"].isin(codes.LAND_COVER.codes)]
+        deg = df[
+            (df["lc_deg"] == codes.DEGRADED)
+            & df["lc_initial"].isin(codes.LAND_COVER.codes)
+            & df["lc_final"].isin(codes.LAND_COVER.codes)
+        ]
         per[p.name] = _area_by(deg, ["lc_initial", "lc_final"])
     pairs = sorted({k for d in per.values() for k, v in d.items() if v > 0})
     rows = []
     for a, b in pairs:
         rec = {
             "Process": codes.TRANSITION_PROCESS.get((a, b), "Other"),
-            "Initial code": a, "Initial class": _lc_name(a),
-            "Final code": b, "Final class": _lc_name(b),
+            "Initial code": a,
+            "Initial class": _lc_name(a),
+            "Final code": b,
+            "Final class": _lc_name(b),
         }
         for p in inputs.periods:
             rec[f"{p.name} (km²)"] = per[p.name].get((a, b), 0.0)
         rows.append(rec)
     cols = ["Process", "Initial code", "Initial class", "Final code", "Final class"]
     cols += [f"{p.name} (km²)" for p in inputs.periods]
-    return _titled(_frame(rows, cols), "SO1-1.T1",
-                   note="area of pixels degraded by land-cover change, per transition")
+    return _titled(
+        _frame(rows, cols), "SO1-1.T1", note="area of pixels degraded by land-cover change, per transition"
+    )
 
 
 def _so1_1_t2(inputs) -> pd.DataFrame:
@@ -322,8 +361,11 @@ def _so1_1_t3(inputs, scope: str, region_id: int | None) -> pd.DataFrame:
         m = inputs.matrices[n]
         ok = len(m) == 7 and all(len(r) == 7 and all(v in sym for v in r) for r in m)
         if not ok:
-            raise ConfigError(f"matrices.{n}", "is not a 7x7 matrix of -1/0/1",
-                              "give 7 rows of 7 values (rows initial, columns final class)")
+            raise ConfigError(
+                f"matrices.{n}",
+                "is not a 7x7 matrix of -1/0/1",
+                "give 7 rows of 7 values (rows initial, columns final class)",
+            )
         for i, r in enumerate(m):
             rec = {"Matrix": n, "Initial class": codes.LAND_COVER.names[i]}
             rec.update({codes.LAND_COVER.names[j]: sym[int(v)] for j, v in enumerate(r)})
@@ -340,10 +382,10 @@ def _so1_1_t4(inputs, ct) -> pd.DataFrame:
         by[y] = _area_by(df.assign(lc=_clean(df["lc"], codes.LAND_COVER.codes)), ["lc"])
     rows = []
     for c in [*codes.LAND_COVER.codes, NODATA]:
-        rows.append({"Code": c, "Land cover class": _lc_name(c),
-                     **{str(y): by[y].get(c, 0.0) for y in years}})
-    rows.append({"Code": None, "Land cover class": TOTAL,
-                 **{str(y): sum(by[y].values()) for y in years}})
+        rows.append(
+            {"Code": c, "Land cover class": _lc_name(c), **{str(y): by[y].get(c, 0.0) for y in years}}
+        )
+    rows.append({"Code": None, "Land cover class": TOTAL, **{str(y): sum(by[y].values()) for y in years}})
     return _titled(_frame(rows, ["Code", "Land cover class", *map(str, years)]), "SO1-1.T4")
 
 
@@ -351,24 +393,36 @@ def _lc_change(inputs, ct, periods: list[tuple[int, PeriodLayers]], tid: str) ->
     lc = codes.LAND_COVER.codes
     rows = []
     for i, p in periods:
-        rows += _matrix_table(ct[f"p{i}_lc"], "lc_initial", "lc_final", lc, lc, _lc_name, _lc_name,
-                              "Initial class", p.name)
+        rows += _matrix_table(
+            ct[f"p{i}_lc"], "lc_initial", "lc_final", lc, lc, _lc_name, _lc_name, "Initial class", p.name
+        )
     cols = ["Period", "Code", "Initial class", *[_lc_name(c) for c in [*lc, NODATA]], TOTAL]
-    return _titled(_frame(rows, cols), tid,
-                   years={p.name: list(p.land_cover_years) for _, p in periods})
+    return _titled(_frame(rows, cols), tid, years={p.name: list(p.land_cover_years) for _, p in periods})
 
 
 def _lpd_by_lc(inputs, ct, periods: list[tuple[int, PeriodLayers]], tid: str) -> pd.DataFrame:
     lc, lpd = codes.LAND_COVER.codes, codes.LPD.codes
     rows = []
     for i, p in periods:
-        rows += _matrix_table(ct[f"p{i}_ind"], "lc_final", "lpd", lc, lpd, _lc_name,
-                              lambda c: codes.LPD.name_of(c) if c != NODATA else NO_DATA,
-                              "Land cover class", p.name)
+        rows += _matrix_table(
+            ct[f"p{i}_ind"],
+            "lc_final",
+            "lpd",
+            lc,
+            lpd,
+            _lc_name,
+            lambda c: codes.LPD.name_of(c) if c != NODATA else NO_DATA,
+            "Land cover class",
+            p.name,
+        )
     cols = ["Period", "Code", "Land cover class", *codes.LPD.names, NO_DATA, TOTAL]
     note = "land cover of the final year of each period's land-cover change"
-    return _titled(_frame(rows, cols), tid, note=note,
-                   land_cover_year={p.name: p.land_cover_years[1] for _, p in periods})
+    return _titled(
+        _frame(rows, cols),
+        tid,
+        note=note,
+        land_cover_year={p.name: p.land_cover_years[1] for _, p in periods},
+    )
 
 
 def _deg_table(inputs, ct, suffix: str, col: str, tid: str) -> pd.DataFrame:
@@ -379,8 +433,10 @@ def _deg_table(inputs, ct, suffix: str, col: str, tid: str) -> pd.DataFrame:
     return _titled(_frame(rows, cols), tid, note=_LAND_NOTE)
 
 
-_LAND_NOTE = ("land pixels (land-cover class 1-6) of the final land-cover year of each period; "
-              "rows add up to that year's total land area")
+_LAND_NOTE = (
+    "land pixels (land-cover class 1-6) of the final land-cover year of each period; "
+    "rows add up to that year's total land area"
+)
 
 
 def _so1_3_t1(inputs, ct) -> pd.DataFrame:
@@ -396,21 +452,46 @@ def _so1_3_t1(inputs, ct) -> pd.DataFrame:
 
     rows = []
     for c in [*codes.LAND_COVER.codes, NODATA]:
-        rows.append({"Code": c, "Land cover class": _lc_name(c), "Unit": "t/ha",
-                     **{str(y): mean(per[y][per[y]["lc"] == c]) for y in years}})
-    rows.append({"Code": None, "Land cover class": "All cover types", "Unit": "t/ha",
-                 **{str(y): mean(per[y]) for y in years}})
+        rows.append(
+            {
+                "Code": c,
+                "Land cover class": _lc_name(c),
+                "Unit": "t/ha",
+                **{str(y): mean(per[y][per[y]["lc"] == c]) for y in years},
+            }
+        )
+    rows.append(
+        {
+            "Code": None,
+            "Land cover class": "All cover types",
+            "Unit": "t/ha",
+            **{str(y): mean(per[y]) for y in years},
+        }
+    )
     # t/ha x km² x 100 ha/km² = t
-    rows.append({"Code": None, "Land cover class": "Total SOC stock, all cover types", "Unit": "t",
-                 **{str(y): float(per[y]["soc"].sum()) * 100.0 for y in years}})
-    rows.append({
-        "Code": None, "Land cover class": "Total SOC stock, excluding water bodies", "Unit": "t",
-        **{str(y): float(per[y].loc[per[y]["lc"] != codes.WATER, "soc"].sum()) * 100.0
-           for y in years},
-    })
+    rows.append(
+        {
+            "Code": None,
+            "Land cover class": "Total SOC stock, all cover types",
+            "Unit": "t",
+            **{str(y): float(per[y]["soc"].sum()) * 100.0 for y in years},
+        }
+    )
+    rows.append(
+        {
+            "Code": None,
+            "Land cover class": "Total SOC stock, excluding water bodies",
+            "Unit": "t",
+            **{str(y): float(per[y].loc[per[y]["lc"] != codes.WATER, "soc"].sum()) * 100.0 for y in years},
+        }
+    )
     df = _frame(rows, ["Code", "Land cover class", "Unit", *map(str, years)])
-    out = _titled(df, "SO1-3.T1", tier=inputs.soc_tier,
-                  note="area-weighted means over pixels with SOC data; land cover of the same year")
+    out = _titled(
+        df,
+        "SO1-3.T1",
+        tier=inputs.soc_tier,
+        note="area-weighted means over pixels with SOC data; land cover of the same year",
+    )
     out.attrs["title"] += f"; {inputs.soc_tier}"
     return out
 
@@ -422,12 +503,23 @@ def _so1_4_t1(inputs, ct) -> pd.DataFrame:
             continue
         df = ct[f"p{i}_ind"]
         if "status" in df.columns:
-            rows += _class_rows(df, "status", codes.DEGRADATION, DEGRADATION_ORDER, p.name,
-                                extra={"Status": "Status (3 classes)"})
+            rows += _class_rows(
+                df,
+                "status",
+                codes.DEGRADATION,
+                DEGRADATION_ORDER,
+                p.name,
+                extra={"Status": "Status (3 classes)"},
+            )
         if "status_expanded" in df.columns:
-            rows += _class_rows(df, "status_expanded", codes.STATUS_EXPANDED,
-                                codes.STATUS_EXPANDED.codes, p.name,
-                                extra={"Status": "Expanded status (7 classes)"})
+            rows += _class_rows(
+                df,
+                "status_expanded",
+                codes.STATUS_EXPANDED,
+                codes.STATUS_EXPANDED.codes,
+                p.name,
+                extra={"Status": "Expanded status (7 classes)"},
+            )
     cols = ["Period", "Status", "Code", "Class", KM2, PCT, LAND]
     return _titled(_frame(rows, cols), "SO1-4.T1", note=_LAND_NOTE)
 
@@ -441,8 +533,11 @@ def _method_text(inputs: TableInputs, p: PeriodLayers) -> str:
     text = f"{comb} of land cover, land productivity and SOC sub-indicators"
     if p.kind != "baseline":
         text += "; status vs the baseline by the status matrix"
-    details = [f"{k}: {v}" for k, v in m.items()
-               if k != "combination" and isinstance(v, str | int | float) and not isinstance(v, bool)]
+    details = [
+        f"{k}: {v}"
+        for k, v in m.items()
+        if k != "combination" and isinstance(v, str | int | float) and not isinstance(v, bool)
+    ]
     return text + ("; " + ", ".join(details) if details else "")
 
 
@@ -466,18 +561,35 @@ def _so1_4_t2(inputs, ct) -> pd.DataFrame:
     rows = []
     for i, p in enumerate(inputs.periods):
         deg, land = _degraded(inputs, ct, i)
-        rows.append({
-            "Period": p.name, "Kind": p.kind,
-            "Land cover years": f"{p.land_cover_years[0]}-{p.land_cover_years[1]}",
-            "Productivity years": f"{p.productivity_years[0]}-{p.productivity_years[1]}",
-            "Degraded area (km²)": deg, PCT: _pct(deg, land), LAND: land,
-            "Method": _method_text(inputs, p), "Confidence": CONFIDENCE_PLACEHOLDER,
-        })
-    cols = ["Period", "Kind", "Land cover years", "Productivity years", "Degraded area (km²)",
-            PCT, LAND, "Method", "Confidence"]
-    note = ("baseline: 1OAO of the baseline; reporting periods: their status vs the baseline. "
-            f"'Confidence' is a placeholder ('{CONFIDENCE_PLACEHOLDER}'): set high/medium/low "
-            "and justify it before reporting")
+        rows.append(
+            {
+                "Period": p.name,
+                "Kind": p.kind,
+                "Land cover years": f"{p.land_cover_years[0]}-{p.land_cover_years[1]}",
+                "Productivity years": f"{p.productivity_years[0]}-{p.productivity_years[1]}",
+                "Degraded area (km²)": deg,
+                PCT: _pct(deg, land),
+                LAND: land,
+                "Method": _method_text(inputs, p),
+                "Confidence": CONFIDENCE_PLACEHOLDER,
+            }
+        )
+    cols = [
+        "Period",
+        "Kind",
+        "Land cover years",
+        "Productivity years",
+        "Degraded area (km²)",
+        PCT,
+        LAND,
+        "Method",
+        "Confidence",
+    ]
+    note = (
+        "baseline: 1OAO of the baseline; reporting periods: their status vs the baseline. "
+        f"'Confidence' is a placeholder ('{CONFIDENCE_PLACEHOLDER}'): set high/medium/low "
+        "and justify it before reporting"
+    )
     return _titled(_frame(rows, cols), "SO1-4.T2", note=note)
 
 
@@ -489,26 +601,52 @@ def _change(inputs, ct) -> tuple[pd.DataFrame, pd.DataFrame]:
         if i == 0:
             continue
         deg, land = _degraded(inputs, ct, i)
-        rows.append({
-            "Period": p.name, "Baseline degraded (km²)": b_deg, "Period degraded (km²)": deg,
-            "Change (km²)": deg - b_deg,
-            "Baseline degraded (%)": _pct(b_deg, b_land), "Period degraded (%)": _pct(deg, land),
-            "Change (percentage points)": _pct(deg, land) - _pct(b_deg, b_land),
-        })
-        xrows += _matrix_table(_land(ct[f"p{i}_ind"], "lc_final"), "baseline_sdg", "sdg",
-                               deg3, deg3, _deg_name, _deg_name, "Baseline", p.name)
-    cols = ["Period", "Baseline degraded (km²)", "Period degraded (km²)", "Change (km²)",
-            "Baseline degraded (%)", "Period degraded (%)", "Change (percentage points)"]
-    note = ("period degraded = status degraded; % of the total land area of each period's final "
-            "land-cover year (the baseline's for the baseline)")
+        rows.append(
+            {
+                "Period": p.name,
+                "Baseline degraded (km²)": b_deg,
+                "Period degraded (km²)": deg,
+                "Change (km²)": deg - b_deg,
+                "Baseline degraded (%)": _pct(b_deg, b_land),
+                "Period degraded (%)": _pct(deg, land),
+                "Change (percentage points)": _pct(deg, land) - _pct(b_deg, b_land),
+            }
+        )
+        xrows += _matrix_table(
+            _land(ct[f"p{i}_ind"], "lc_final"),
+            "baseline_sdg",
+            "sdg",
+            deg3,
+            deg3,
+            _deg_name,
+            _deg_name,
+            "Baseline",
+            p.name,
+        )
+    cols = [
+        "Period",
+        "Baseline degraded (km²)",
+        "Period degraded (km²)",
+        "Change (km²)",
+        "Baseline degraded (%)",
+        "Period degraded (%)",
+        "Change (percentage points)",
+    ]
+    note = (
+        "period degraded = status degraded; % of the total land area of each period's final "
+        "land-cover year (the baseline's for the baseline)"
+    )
     xcols = ["Period", "Code", "Baseline", *[_deg_name(c) for c in [*deg3, NODATA]], TOTAL]
     xnote = "rows baseline 1OAO, columns period 1OAO; land pixels of the period's final LC year"
-    return (_titled(_frame(rows, cols), "SO1-4.change", note=note),
-            _titled(_frame(xrows, xcols), "SO1-4.change_crosstab", note=xnote))
+    return (
+        _titled(_frame(rows, cols), "SO1-4.change", note=note),
+        _titled(_frame(xrows, xcols), "SO1-4.change_crosstab", note=xnote),
+    )
 
 
-def _scope_tables(inputs: TableInputs, ct: dict[str, pd.DataFrame], scope: str,
-                  region_id: int | None) -> dict[str, pd.DataFrame]:
+def _scope_tables(
+    inputs: TableInputs, ct: dict[str, pd.DataFrame], scope: str, region_id: int | None
+) -> dict[str, pd.DataFrame]:
     periods = list(enumerate(inputs.periods))
     out = {"CP-1.T1": _cp1_t1(inputs, ct), "SO1-1.T1": _so1_1_t1(inputs, ct)}
     if inputs.nesting is not None:
