@@ -425,7 +425,7 @@ def test_so1_4_status_and_sdg(tables):
     r = _row(t2, Period="2016-2023")
     assert r["Degraded area (km²)"] == 74
     assert r["% of total land area"] == pytest.approx(74 / 266 * 100)
-    assert r["Confidence"] == "medium" and "one-out-all-out" in r["Method"]
+    assert r["Confidence"] == "not assessed" and "one-out-all-out" in r["Method"]
     east = _row(tables["East"]["SO1-4.T2"], Period="2016-2023")
     assert east["% of total land area"] == pytest.approx(22 / 164 * 100)
 

@@ -145,6 +145,8 @@ class Period(_Strict):
     state_comparison: YearRange | None = None
     performance: YearRange | None = None
     land_cover: YearRange | None = None
+    #: confidence in the period's estimate, as assessed by the reporting Party (PRAIS SO1-4.T2)
+    confidence: Literal["high", "medium", "low"] | None = None
 
     @model_validator(mode="after")
     def _order(self) -> Period:

@@ -529,6 +529,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
                 sdg=g("sdg"),
                 status=g("status"),
                 status_expanded=g("status_expanded"),
+                confidence=_period_config(cfg, plan.name).confidence,
             )
         )
     area = cell_area(template)
@@ -585,6 +586,10 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
 
     shutil.rmtree(scratch, ignore_errors=True)
     return Result(output=tmp, layers=paths, tables=tables, summary=summary, periods=plans)
+
+
+def _period_config(cfg: RunConfig, name: str):
+    return next(p for p in [cfg.periods.baseline, *cfg.periods.reporting] if p.name == name)
 
 
 def _float(a: xr.DataArray) -> xr.DataArray:

@@ -41,7 +41,8 @@ TOTAL = "Total"
 LAND_CLASSES = tuple(c for c in codes.LAND_COVER.codes if c != codes.WATER)
 #: Order of the classes in the 3-class tables (PRAIS order).
 DEGRADATION_ORDER = (codes.IMPROVED, codes.STABLE, codes.DEGRADED)
-CONFIDENCE_PLACEHOLDER = "medium"
+#: SO1-4.T2 confidence when the config gives none: the Party must assess it (PRAIS 4).
+CONFIDENCE_NOT_ASSESSED = "not assessed"
 
 #: Table id -> short title (the order is the order of the sheets).
 TABLE_TITLES: dict[str, str] = {
@@ -72,7 +73,7 @@ class PeriodLayers:
     name: str  # "baseline" or e.g. "2016-2023"
     kind: str  # "baseline" | "reporting"
     land_cover_years: tuple[int, int]  # initial, final year of the LC/SOC change
-    productivity_years: tuple[int, int]  # trend window
+    productivity_years: tuple[int, int] | None  # trend window; None for an external LPD
     land_cover_degradation: DataArray  # {-1,0,1,NODATA}
     lpd: DataArray  # 1..5 / NODATA
     productivity_degradation: DataArray  # {-1,0,1}
@@ -80,6 +81,7 @@ class PeriodLayers:
     sdg: DataArray  # 1OAO {-1,0,1}
     status: DataArray | None = None  # reporting only: 3-class status vs baseline
     status_expanded: DataArray | None = None  # reporting only: 1..7
+    confidence: str | None = None  # high | medium | low, as assessed by the Party (SO1-4.T2)
 
 
 @dataclass
@@ -566,12 +568,16 @@ def _so1_4_t2(inputs, ct) -> pd.DataFrame:
                 "Period": p.name,
                 "Kind": p.kind,
                 "Land cover years": f"{p.land_cover_years[0]}-{p.land_cover_years[1]}",
-                "Productivity years": f"{p.productivity_years[0]}-{p.productivity_years[1]}",
+                "Productivity years": (
+                    f"{p.productivity_years[0]}-{p.productivity_years[1]}"
+                    if p.productivity_years
+                    else "external LPD"
+                ),
                 "Degraded area (km²)": deg,
                 PCT: _pct(deg, land),
                 LAND: land,
                 "Method": _method_text(inputs, p),
-                "Confidence": CONFIDENCE_PLACEHOLDER,
+                "Confidence": p.confidence or CONFIDENCE_NOT_ASSESSED,
             }
         )
     cols = [
@@ -587,8 +593,8 @@ def _so1_4_t2(inputs, ct) -> pd.DataFrame:
     ]
     note = (
         "baseline: 1OAO of the baseline; reporting periods: their status vs the baseline. "
-        f"'Confidence' is a placeholder ('{CONFIDENCE_PLACEHOLDER}'): set high/medium/low "
-        "and justify it before reporting"
+        "'Confidence' comes from periods.<period>.confidence (high, medium or low); "
+        f"'{CONFIDENCE_NOT_ASSESSED}' until you set and justify it"
     )
     return _titled(_frame(rows, cols), "SO1-4.T2", note=note)
 
