@@ -6,6 +6,7 @@ are errors that name the key's path (``methods.soc.threshold: ...``).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -325,7 +326,7 @@ class RunConfig(_Strict):
     def resolve(self, path: Path) -> Path:
         """A path from the config, relative to the config file's folder."""
         p = Path(path).expanduser()
-        return p if p.is_absolute() else (self.base_dir / p)
+        return Path(os.path.normpath(p if p.is_absolute() else (self.base_dir / p)))
 
     def recorded(self) -> dict[str, Any]:
         """The whole configuration with defaults filled in, JSON-ready (for summary.json)."""

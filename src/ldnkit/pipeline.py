@@ -292,7 +292,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     if vi is not None and rio_io.grid_of(vi) != grid:
         rio_io.check_overlap(grid, rio_io.grid_of(vi), "inputs.productivity")
         vi = rio_io.align(vi, grid, "average", chunks=chunks, workdir=scratch)
-    fb.say(f"Grid: {grid.width} x {grid.height} pixels, {grid.crs.to_string()}")
+    fb.say(f"Grid: {grid.width} x {grid.height} pixels, {_crs_label(grid.crs)}")
 
     # ---- land cover ---------------------------------------------------------------------------
     lc_in = cfg.inputs.land_cover
@@ -586,6 +586,19 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
 
     shutil.rmtree(scratch, ignore_errors=True)
     return Result(output=tmp, layers=paths, tables=tables, summary=summary, periods=plans)
+
+
+def _crs_label(crs) -> str:
+    """A short name for a CRS: its EPSG code, else its name, else its projection."""
+    epsg = crs.to_epsg()
+    if epsg:
+        return f"EPSG:{epsg}"
+    import pyproj
+
+    name = pyproj.CRS.from_user_input(crs.to_wkt()).name
+    if name and name.lower() != "unknown":
+        return name
+    return f"{crs.to_dict().get('proj', 'custom')} projection"
 
 
 def _period_config(cfg: RunConfig, name: str):
