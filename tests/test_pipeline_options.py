@@ -160,3 +160,27 @@ def test_period_confidence_reaches_the_table(small_inputs, tmp_path):
     res = run(parse_config(cfg, base_dir=small_inputs), quiet=True)
     t2 = res.tables["Area of interest"]["SO1-4.T2"]
     assert list(t2["Confidence"]) == ["high", "not assessed", "not assessed"]
+
+
+def test_ecological_units_raster_equal_to_default_units(small_inputs, reference, tmp_path):
+    """A units raster built by hand as (land cover class x 100 + climate zone) gives the default result."""
+    lut = np.zeros(256, np.int32)
+    for cls, esa in codes.ESA_CCI_NESTING.items():
+        lut[list(esa)] = cls
+    # the default units use the latest land-cover map at or before the performance window's end
+    with rasterio.open(small_inputs / "land_cover_2023.tif") as src:
+        lc = lut[src.read(1)]
+        profile = src.profile | {"dtype": "int32", "nodata": -1, "count": 1}
+    with rasterio.open(small_inputs / "climate_zones.tif") as src:
+        zone = src.read(1).astype(np.int32)
+    units = np.where(lc > 0, lc * 100 + zone, -1).astype(np.int32)
+    with rasterio.open(tmp_path / "units.tif", "w", **profile) as dst:
+        dst.write(units, 1)
+    cfg = _config(small_inputs, tmp_path / "run")
+    cfg["inputs"]["ecological_units"] = str(tmp_path / "units.tif")
+    cfg["methods"] = {"performance": {"units": "ecological_units"}}
+    # only the last period's window ends in 2023; give every period that window's units
+    res = run(parse_config(cfg, base_dir=small_inputs), quiet=True)
+    for key in ("2016-2023/performance_ratio", "2016-2023/performance", "2016-2023/lpd"):
+        a, b = _read(res.layers[key]), _read(reference.layers[key])
+        assert np.array_equal(a, b, equal_nan=np.issubdtype(a.dtype, np.floating)), key
