@@ -462,3 +462,164 @@ def test_trajectory_int16_nodata_input():
     sa = prod.state(_stack(v), (2001, 2013), (2014, 2016), min_difference=100.0)
     sb = prod.state(_stack(vi), (2001, 2013), (2014, 2016), min_difference=100.0)
     np.testing.assert_array_equal(sa.values, sb.values)
+
+
+# --- numba state / mean kernels against numpy references, pixel by pixel
+
+
+def _z_reference(hist, cmp_, z_threshold=1.96, se=False):
+    h = hist[np.isfinite(hist)]
+    c = cmp_[np.isfinite(cmp_)]
+    if h.size < 2 or c.size == 0:
+        return ND
+    d = h.std(ddof=1) / (np.sqrt(c.size) if se else 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (c.mean() - h.mean()) / d
+    return 1 if z > z_threshold else -1 if z < -z_threshold else 0
+
+
+def _state_cases(seed, n_h, n_c, npix=150):
+    rng = np.random.default_rng(seed)
+    v = np.round(rng.normal(0.5, 0.05, (n_h + n_c, npix)), 2)  # heavy ties
+    v[n_h:] += rng.normal(0, 0.06, npix)
+    v[rng.random(v.shape) < 0.15] = np.nan
+    v[:, 0] = np.nan
+    v[:n_h, 1] = 0.3  # constant history
+    v[n_h:, 1] = 0.3  # ... and no change: mean == every decile
+    v[:n_h, 2] = 0.1  # 0.1 * 13 / 13 is not 0.1 in floating point
+    v[:n_h, 3] = np.nan
+    v[0, 3] = 0.4  # one historical value
+    v[n_h:, 4] = np.nan  # no comparison value
+    v[1, 5] = np.inf  # infinite = missing
+    return v[:n_h, None, :], v[n_h:, None, :]
+
+
+@pytest.mark.parametrize(("n_h", "n_c"), [(1, 1), (2, 3), (7, 1), (8, 2), (13, 3), (16, 8), (20, 5), (31, 9)])
+def test_state_kernels_equal_numpy_references_pixel_by_pixel(n_h, n_c):
+    from ldnkit.kernels import state as sk
+
+    h, c = _state_cases(n_h * 100 + n_c, n_h, n_c)
+    for lanes in (True, False):
+        pc = sk.percentile_class(h, c, 0.01, lanes=lanes)
+        pc0 = sk.percentile_class(h, c, 0.0, lanes=lanes)
+        zs = sk.z_score(h, c, 1.28, lanes=lanes)
+        ze = sk.z_score(h, c, 1.96, se=True, lanes=lanes)
+        for i in range(h.shape[2]):
+            hi, ci = h[:, 0, i], c[:, 0, i]
+            assert pc[0, i] == _pc_reference(hi, ci), (lanes, i)
+            assert pc0[0, i] == _pc_reference(hi, ci, 0.0), (lanes, i)
+            assert zs[0, i] == _z_reference(hi, ci, 1.28), (lanes, i)
+            assert ze[0, i] == _z_reference(hi, ci, 1.96, se=True), (lanes, i)
+
+
+@pytest.mark.parametrize("n_h", [8, 13, 24])
+def test_state_kernels_on_gap_free_tiles(n_h):
+    # Tiles whose values are all present skip the compaction step: same numbers.
+    from ldnkit.kernels import state as sk
+
+    rng = np.random.default_rng(n_h)
+    v = np.round(rng.normal(0.5, 0.05, (n_h + 3, 1, 192)), 2)
+    v[n_h:] += rng.normal(0, 0.05, 192)
+    v[:, 0, 128:] = np.round(v[:, 0, 128:], 1)  # a third tile, with heavier ties
+    h, c = v[:n_h], v[n_h:]
+    pc, zs = sk.percentile_class(h, c, 0.0), sk.z_score(h, c, 1.0)
+    for i in range(192):
+        assert pc[0, i] == _pc_reference(h[:, 0, i], c[:, 0, i], 0.0)
+        assert zs[0, i] == _z_reference(h[:, 0, i], c[:, 0, i], 1.0)
+
+
+def test_state_kernels_int16_nodata_and_long_windows():
+    from ldnkit.kernels import state as sk
+
+    rng = np.random.default_rng(21)
+    v = np.round(rng.normal(5000, 500, (150, 1, 90)))
+    v[rng.random(v.shape) < 0.1] = np.nan
+    vi = np.where(np.isnan(v), ND, v).astype(np.int16)
+    for n_h in (13, 140):  # 140 > LANES_MAX_TIME: the one-pixel kernel, numpy's recursive sums
+        h, c = v[:n_h], v[n_h:]
+        a = sk.percentile_class(h, c, 100.0)
+        np.testing.assert_array_equal(a, sk.percentile_class(vi[:n_h], vi[n_h:], 100.0))
+        z = sk.z_score(h, c, 1.0)
+        np.testing.assert_array_equal(z, sk.z_score(vi[:n_h], vi[n_h:], 1.0))
+        for i in range(0, 90, 7):
+            assert a[0, i] == _pc_reference(h[:, 0, i], c[:, 0, i], 100.0)
+            assert z[0, i] == _z_reference(h[:, 0, i], c[:, 0, i], 1.0)
+    with pytest.raises(ValueError):
+        sk.z_score(v[:140], v[140:], lanes=True)
+
+
+def test_numpy_pairwise_sum_order_is_reproduced():
+    from ldnkit.kernels import state as sk
+
+    rng = np.random.default_rng(5)
+    for n in [*range(0, 140), 255, 256, 257, 1000, 4099]:
+        a = rng.normal(size=n) * 10.0 ** rng.uniform(-6, 6, size=n)  # rounding-sensitive
+        assert sk._pairwise_sum(a, n) == np.sum(a), n
+    assert str(sk._pairwise_sum(np.array([-0.0, -0.0]), 2)) == "0.0"  # as np.sum
+
+
+def test_window_mean_equals_nanmean():
+    from ldnkit.kernels import state as sk
+
+    rng = np.random.default_rng(6)
+    v = rng.normal(size=(16, 7, 9)) * 10.0 ** rng.uniform(-4, 4, size=(16, 7, 9))
+    v[rng.random(v.shape) < 0.2] = np.nan
+    v[:, 0, 0] = np.nan
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanmean(v, axis=0)
+    np.testing.assert_array_equal(sk.window_mean(v), expected)
+    vi = np.where(np.isnan(v), ND, np.clip(np.round(v), -30000, 30000)).astype(np.int16)
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        expected_i = np.nanmean(np.where(vi == ND, np.nan, vi.astype(np.float64)), axis=0)
+    np.testing.assert_array_equal(sk.window_mean(vi), expected_i)
+
+
+@pytest.mark.parametrize(
+    "value_range",
+    [None, (-3.0, 3.0), (-0.5, 0.5), (10.0, 20.0), (1.0, 1.0), (-1e6, 1e6)],  # exact, narrow, off, flat, wide
+)
+def test_zonal_quantiles_with_value_range_hint_are_exact(value_range):
+    rng = np.random.default_rng(11)
+    vals = np.round(rng.normal(size=(45, 38)), 2)
+    vals[rng.random(vals.shape) < 0.1] = np.nan
+    units = rng.integers(0, 5, size=(45, 38)) * 7 + 3
+    units[rng.random(units.shape) < 0.05] = ND
+    for q in (0.0, 90.0, 100.0):
+        for kw in ({}, {"nbins": 4, "max_collect": 10}):
+            codes_, pct, n = zonal_quantiles(
+                dsa.from_array(vals, chunks=(15, 13)),
+                dsa.from_array(units, chunks=(15, 13)),
+                q,
+                value_range=value_range,
+                **kw,
+            )
+            ok = np.isfinite(vals) & (units >= 0)
+            assert codes_.tolist() == np.unique(units[ok]).tolist()
+            for c, p, k in zip(codes_, pct, n, strict=True):
+                assert p == np.percentile(vals[ok & (units == c)], q)
+                assert k == (ok & (units == c)).sum()
+
+
+def test_zonal_quantiles_falls_back_when_a_block_has_too_many_units(monkeypatch):
+    from ldnkit.kernels import zonal
+
+    monkeypatch.setattr(zonal, "HIST_CELLS", 4 * 1024)  # at most 4 units per block with a hint
+    rng = np.random.default_rng(12)
+    vals = rng.normal(size=(30, 30))
+    units = rng.integers(0, 9, size=(30, 30)) * 1_000_003  # also a sparse code range
+    codes_, pct, _ = zonal.zonal_quantiles(vals, units, 75.0, value_range=(-1.0, 1.0))
+    for c, p in zip(codes_, pct, strict=True):
+        assert p == np.percentile(vals[units == c], 75.0)
+    with pytest.raises(ValueError):
+        zonal.zonal_quantiles(vals, units, 75.0, value_range=(1.0, -1.0))
+
+
+def test_performance_int16_input_equals_float_input():
+    v, units = _perf_case(seed=7, ny=33, nx=29)
+    vf = np.round(v.astype(np.float64) * 1000)
+    vi = np.where(np.isnan(vf), ND, vf).astype(np.int16)
+    a = prod.performance(_stack(vf).chunk({"y": 11, "x": 10}), _grid(units))
+    b = prod.performance(_stack(vi).chunk({"y": 11, "x": 10}), _grid(units))
+    np.testing.assert_array_equal(a["ratio"].values, b["ratio"].values)
+    np.testing.assert_array_equal(a["class"].values, b["class"].values)
+    assert prod._value_range(_stack(vi), _grid(units)) == (-32768.0, 32767.0)

@@ -293,3 +293,104 @@ def test_trend_orders_years_and_rejects_repeats():
         np.testing.assert_array_equal(got[name].values, ref[name].values)
     with pytest.raises(InputError, match="repeated"):
         prod.trend(arr.assign_coords(year=[2001] * 2 + list(range(2003, 2017))))
+
+
+# --- the lockstep (SIMD) kernel against the plain reference kernel and the one-pixel kernel
+
+
+def _plain_kernel():
+    """The plain numba kernel of benchmarks/kernels.py (per-pixel loop, O(n²) S and ties,
+    np.median of the pairwise slopes): an independent implementation to compare against."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "kernels.py"
+    spec = importlib.util.spec_from_file_location("ldnkit_bench_kernels", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.plain_mann_kendall_theil_sen
+
+
+def _gappy(rng, n_time: int, npix: int, decimals: int, gap: float) -> np.ndarray:
+    v = 0.5 + rng.normal(0, 0.02, npix) * np.arange(n_time)[:, None] + rng.normal(0, 0.05, (n_time, npix))
+    v = np.round(v, decimals)
+    v[rng.random(v.shape) < gap] = np.nan
+    return v[:, None, :]
+
+
+@pytest.mark.parametrize("n_time", [2, 3, 5, 8, 13, 16, 17, 24, 32])
+def test_lanes_kernel_equals_plain_reference_kernel(n_time):
+    plain = _plain_kernel()
+    rng = np.random.default_rng(n_time)
+    x = 2000.0 + np.arange(n_time)
+    for decimals, gap in ((1, 0.3), (2, 0.1), (3, 0.05), (6, 0.0)):
+        v = _gappy(rng, n_time, 333, decimals, gap).astype(np.float32)  # 333: a partial last group
+        got = tk.mann_kendall_theil_sen(v, x, min_count=2, lanes=True)
+        ref = plain(v, x, 2)
+        np.testing.assert_array_equal(got[4], ref[4])  # n
+        np.testing.assert_array_equal(got[1], ref[1])  # S, bit for bit
+        np.testing.assert_array_equal(got[2], ref[2])  # z = (S -+ 1) / sqrt(var): var bit for bit
+        np.testing.assert_array_equal(got[3], ref[3])  # p
+        # slopes: d * (1 / dx) here, d / dx there: equal to float32 rounding
+        np.testing.assert_allclose(got[0], ref[0], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("n_time", [1, 2, 3, 4, 7, 11, 16, 21, 32, 33, 40])
+def test_lanes_and_one_pixel_kernels_give_identical_numbers(n_time):
+    rng = np.random.default_rng(100 + n_time)
+    x = 1990.0 + np.cumsum(rng.integers(1, 3, n_time)).astype(np.float64)  # uneven spacing
+    v = _gappy(rng, n_time, 200, 2, 0.15)
+    v[:, 0, :5] = np.nan  # empty pixels
+    v[:, 0, 5:9] = 0.3  # constant
+    v[: n_time // 2, 0, 9] = np.inf  # infinite = missing
+    v[:, 0, 10] = np.where(np.arange(n_time) % 2, 1e300, -1e300)  # slopes overflow to +-inf
+    lanes = tk.mann_kendall_theil_sen(v, x, min_count=2, lanes=True)
+    pixels = tk.mann_kendall_theil_sen(v, x, min_count=2, lanes=False)
+    for a, b in zip(lanes, pixels, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with_nan = v.copy()
+    with_nan[np.isinf(with_nan)] = np.nan
+    for a, b in zip(lanes, tk.mann_kendall_theil_sen(with_nan, x, min_count=2), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_repeated_x_pairs_have_no_slope_in_both_kernels():
+    # Two layers at the same x (allowed at kernel level): S counts the pair, the slope does not.
+    x = np.array([2000.0, 2001.0, 2001.0, 2002.0, 2003.0, 2004.0])
+    rng = np.random.default_rng(7)
+    v = np.round(rng.normal(size=(6, 1, 150)), 1)
+    v[rng.random(v.shape) < 0.2] = np.nan
+    a = tk.mann_kendall_theil_sen(v, x, lanes=True)
+    b = tk.mann_kendall_theil_sen(v, x, lanes=False)
+    for p, q in zip(a, b, strict=True):
+        np.testing.assert_array_equal(p, q)
+    for i in range(0, 150, 13):
+        y = v[:, 0, i]
+        ok = np.isfinite(y)
+        if ok.sum() >= 3 and np.unique(x[ok]).size >= 2:
+            assert a[0][0, i] == pytest.approx(stats.theilslopes(y[ok], x[ok]).slope, rel=1e-6, abs=1e-9)
+
+
+def test_median_network_leaves_the_middle_ranks_in_place():
+    rng = np.random.default_rng(3)
+    for n_pairs in [1, 2, 3, 5, 10, 28, 66, 120, 121, 190, 496]:
+        ca, cb = tk._median_network(n_pairs)
+        a = rng.integers(0, 12, size=(n_pairs, 300)).astype(np.float64)  # many ties
+        a[:, :100] = rng.normal(size=(n_pairs, 100))
+        expected = np.sort(a, axis=0)
+        for i, j in zip(ca, cb, strict=True):
+            lo, hi = np.minimum(a[i], a[j]), np.maximum(a[i], a[j])
+            a[i], a[j] = lo, hi
+        r0 = (n_pairs - 1) // 2
+        ranks = [r0, r0 + 1] if n_pairs > 1 else [0]
+        np.testing.assert_array_equal(a[ranks], expected[ranks])
+    # the pruned network is much smaller than a full sort at 16 years
+    assert tk._median_network(120)[0].size < len(tk._odd_even_merge_sort(120))
+
+
+def test_int16_and_float_inputs_give_identical_numbers_in_lanes_kernel():
+    rng = np.random.default_rng(9)
+    v = np.round(rng.normal(5000, 300, (16, 3, 70)))
+    v[rng.random(v.shape) < 0.1] = np.nan
+    vi = np.where(np.isnan(v), codes.NODATA, v).astype(np.int16)
+    for a, b in zip(tk.mann_kendall_theil_sen(v, YEARS), tk.mann_kendall_theil_sen(vi, YEARS), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -4,7 +4,11 @@
 Every function takes and returns :mod:`xarray` objects, numpy- or dask-backed; dask inputs stay
 lazy and are processed block by block (the time axis is made one chunk when needed). The one
 exception is :func:`performance`, whose per-unit percentiles are a reduction over the whole
-extent: they are computed (block by block, exactly) when the function is called.
+extent: they are computed (block by block, exactly, in two passes) when the function is called.
+
+Per-pixel work runs in numba kernels (:mod:`ldnkit.kernels.trend`, :mod:`ldnkit.kernels.state`)
+that process 64 pixels in lockstep; their numbers equal those of the numpy / scipy /
+pymannkendall references.
 
 Vegetation-index values are in their natural units (e.g. NDVI in [-1, 1]): thresholds such as
 ``min_difference`` are in those units (Trends.Earth's 100 on NDVI x 10000 is 0.01 here).
@@ -23,6 +27,7 @@ import xarray as xr
 
 from ldnkit import codes
 from ldnkit.errors import ConfigError, GridError, InputError, PeriodError
+from ldnkit.kernels import state as state_kernels
 from ldnkit.kernels import trend as trend_kernels
 from ldnkit.kernels.zonal import valid_unit_codes, zonal_quantiles
 
@@ -142,10 +147,16 @@ def _map(func, *arrays: xr.DataArray, dtype=np.int16, kwargs=None) -> xr.DataArr
 # --- trend
 
 
+def _time_first(arr: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """A block with the core (time) dim last, as apply_ufunc gives it, as ``(n_time, 1, npix)``:
+    for a chunk read as (time, y, x) this is a view, with consecutive pixels contiguous."""
+    a = np.moveaxis(arr, -1, 0)
+    return a.reshape(a.shape[0], 1, -1), a.shape[1:]
+
+
 def _trend_block(arr: np.ndarray, x: np.ndarray, min_count: int):
-    a = np.moveaxis(arr, -1, 0)  # apply_ufunc puts the core (time) dim last
-    lead = a.shape[1:]
-    outs = trend_kernels.mann_kendall_theil_sen(a.reshape(a.shape[0], -1, 1), x, min_count)
+    a, lead = _time_first(arr)
+    outs = trend_kernels.mann_kendall_theil_sen(a, x, min_count)
     return tuple(o.reshape(lead) for o in outs)
 
 
@@ -262,9 +273,8 @@ def _traj_te_block(s, n, ols, level, min_slope):
 
 
 def _ols_block(arr: np.ndarray, x: np.ndarray, min_count: int):
-    a = np.moveaxis(arr, -1, 0)
-    lead = a.shape[1:]
-    return trend_kernels.ols_slope(a.reshape(a.shape[0], -1, 1), x, min_count).reshape(lead)
+    a, lead = _time_first(arr)
+    return trend_kernels.ols_slope(a, x, min_count).reshape(lead)
 
 
 def trajectory(
@@ -383,64 +393,17 @@ def trajectory(
 
 # --- state
 
-_DECILES = np.arange(10, 101, 10, dtype=np.float64) / 100.0  # as np.percentile divides q by 100
-
-
-def _lerp(a, b, t):
-    """numpy's linear interpolation of quantiles (same rounding as ``np.percentile``)."""
-    diff = b - a
-    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
-
-
-def _window_stats(a: np.ndarray):
-    """Per pixel (last axis = years): finite count, mean, finite mask, values as float64."""
-    a = _as_float(a)
-    ok = np.isfinite(a)
-    m = ok.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(ok, a, 0.0).sum(axis=-1) / m
-    return m, mean, ok, a
-
 
 def _state_pc_block(h, c, min_difference):
-    m_h, mean_h, _, h = _window_stats(h)
-    m_c, mean_c, _, _ = _window_stats(c)
-    srt = np.sort(h, axis=-1)  # NaN sort last
-    last = np.maximum(m_h - 1, 0)[..., None]
-    lo = srt[..., 0]
-    hi = np.take_along_axis(srt, last, axis=-1)[..., 0]
-    rng = hi - lo
-    # Trends.Earth extends the historical values by min - 5 % and max + 5 % of their range.
-    ext = np.concatenate([(lo - 0.05 * rng)[..., None], srt, np.full(lo.shape + (1,), np.nan)], axis=-1)
-    np.put_along_axis(ext, (m_h + 1)[..., None], (hi + 0.05 * rng)[..., None], axis=-1)
-    # Deciles p10..p90 of the m_h + 2 extended values, exactly as np.percentile (linear).
-    n_ext = (m_h + 2)[..., None]
-    virtual = (n_ext - 1) * _DECILES[:9]
-    prev = np.floor(virtual)
-    above = virtual >= n_ext - 1
-    i0 = np.where(above, n_ext - 1, prev).astype(np.int64)
-    i1 = np.where(above, n_ext - 1, prev + 1).astype(np.int64)
-    dec = _lerp(np.take_along_axis(ext, i0, axis=-1), np.take_along_axis(ext, i1, axis=-1), virtual - prev)
-    # Class 1 (<= p10) .. 10 (> p90): one plus the number of deciles the mean exceeds.
-    cls_h = 1 + (mean_h[..., None] > dec).sum(axis=-1)
-    cls_c = 1 + (mean_c[..., None] > dec).sum(axis=-1)
-    delta = cls_c - cls_h
-    out = np.where(delta <= -2, -1, np.where(delta >= 2, 1, 0)).astype(np.int16)
-    out[np.abs(mean_c - mean_h) <= min_difference] = 0
-    out[(m_h == 0) | (m_c == 0)] = NODATA
-    return out
+    h, lead = _time_first(h)
+    c, _ = _time_first(c)
+    return state_kernels.percentile_class(h, c, min_difference).reshape(lead)
 
 
 def _state_z_block(h, c, z_threshold, se):
-    m_h, mean_h, ok_h, h = _window_stats(h)
-    m_c, mean_c, _, _ = _window_stats(c)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.sqrt(np.where(ok_h, (h - mean_h[..., None]) ** 2, 0.0).sum(axis=-1) / (m_h - 1))
-        denom = sd / np.sqrt(m_c) if se else sd
-        z = (mean_c - mean_h) / denom  # a constant history gives +-inf (or NaN -> stable)
-    out = np.where(z > z_threshold, 1, np.where(z < -z_threshold, -1, 0)).astype(np.int16)
-    out[(m_h < 2) | (m_c == 0)] = NODATA
-    return out
+    h, lead = _time_first(h)
+    c, _ = _time_first(c)
+    return state_kernels.z_score(h, c, z_threshold, se).reshape(lead)
 
 
 def _window(values: xr.DataArray, dim: str, years, name: str, where: str) -> xr.DataArray:
@@ -557,11 +520,32 @@ def state(
 
 
 def _mean_block(arr: np.ndarray) -> np.ndarray:
-    a = _as_float(arr)
-    ok = np.isfinite(a)
-    n = ok.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(ok, a, 0.0).sum(axis=-1) / n
+    a, lead = _time_first(arr)
+    return state_kernels.window_mean(a).reshape(lead)
+
+
+def _value_range(values: xr.DataArray, derived: xr.DataArray) -> tuple[float, float] | None:
+    """Expected range of ``derived`` (``values`` or a mean of them) for the unit percentiles'
+    histograms: the dtype's range for integer ``values``; else the range of the first block of
+    ``derived`` widened by half its span on each side (all of it if numpy-backed); None if that
+    block has no finite value. Only a hint: values outside it are still handled exactly (it
+    saves a pass over the data), and a poor one only makes the last pass collect more values."""
+    if values.dtype.kind in "iu":
+        info = np.iinfo(values.dtype)
+        return float(info.min), float(info.max)
+    data = derived.data
+    if data.size == 0:
+        return None
+    if isinstance(data, da.Array):
+        sample = data.blocks[(0,) * data.ndim].compute()
+        widen = 0.5
+    else:
+        sample, widen = np.asarray(data), 0.0
+    finite = sample[np.isfinite(sample)]
+    if finite.size == 0:
+        return None
+    lo, hi = float(finite.min()), float(finite.max())
+    return lo - widen * (hi - lo), hi + widen * (hi - lo)
 
 
 def _aligned_units(units: xr.DataArray, like: xr.DataArray, where: str) -> xr.DataArray:
@@ -601,7 +585,8 @@ def zonal_percentile(values: xr.DataArray, units: xr.DataArray, q: float) -> dic
     units = _aligned_units(units, values, "zonal_percentile(units)")
     data = values.data
     data = data.map_blocks(_as_float, dtype=np.float64) if isinstance(data, da.Array) else _as_float(data)
-    unit_codes, pct, _ = zonal_quantiles(data, units.data, float(q))
+    hint = _value_range(values, values.copy(data=data))
+    unit_codes, pct, _ = zonal_quantiles(data, units.data, float(q), value_range=hint)
     return {int(c): float(p) for c, p in zip(unit_codes, pct, strict=True)}
 
 
@@ -645,7 +630,9 @@ def performance(
     -------
     Dataset with ``ratio`` (float32, pixel mean / unit percentile; NaN where the mean or unit is
     missing or the unit percentile is <= 0) and ``class`` (int16: -1 degraded, 0 not degraded,
-    -32768 no data). The percentiles are computed when this function is called.
+    -32768 no data). The percentiles are computed when this function is called, in two
+    passes over the window (histograms, then the values of the located bins); for float input
+    the first block of the mean is computed once more to set the histogram range.
 
     Example
     -------
@@ -667,7 +654,9 @@ def performance(
         keep_attrs=False,
     )
     units = _aligned_units(units, mean, f"{where}(units)")
-    unit_codes, pct, _ = zonal_quantiles(mean.data, units.data, float(percentile))
+    unit_codes, pct, _ = zonal_quantiles(
+        mean.data, units.data, float(percentile), value_range=_value_range(values, mean)
+    )
     ratio, cls = xr.apply_ufunc(
         _perf_block,
         mean,

@@ -4,15 +4,19 @@
 ``np.percentile(values[units == code], q)`` (linear interpolation) would return, without ever
 holding more than one block plus small per-unit tables:
 
-0. one pass for the distinct unit codes (remapped to dense indices) and the value range;
 1. one pass of per-block histograms per unit (numba), summed across blocks, which locates the
-   bin holding each order statistic needed (ranks ``floor(q (n-1))`` and the next one);
+   bin holding each order statistic needed (ranks ``floor(q (n-1))`` and the next one). With a
+   ``value_range`` the bins span that range (values outside it fall in the end bins) and the
+   unit codes are found in the same pass, each block histogramming its own units; without one,
+   a first pass finds the unit codes and the exact value range;
 2. one pass collecting only the values in those bins per unit; they are sorted and the order
    statistics picked and interpolated as numpy does.
 
 If the located bins would still hold more than ``max_collect`` values (a huge unit with many
-equal values), those bins are refined by further histogram passes before collecting. The bin
-index of a value is a monotone function of it, so ranks are preserved exactly at every level.
+equal values, or a value range far from the data), those bins are refined by further
+histogram passes before collecting. The bin index of a value is a monotone function of it
+(clamped at the ends), so ranks are preserved exactly at every level: the range only affects
+how many values are collected, never the result.
 
 Inputs are 2-D numpy or dask arrays of the same shape (values: float, NaN = missing; units:
 integer codes, negative or :data:`ldnkit.codes.NODATA` = missing). Dask inputs are reduced
@@ -73,6 +77,53 @@ def _summary_block(values: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, f
 
 def _combine_summary(a, b):
     return np.union1d(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2])
+
+
+#: Largest code span indexed by a lookup table instead of a sort (np.unique) in a block.
+_DENSE_SPAN = 1 << 20
+
+
+def _local_units(values: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct valid unit codes of a block, flat index of every pixel into them or -1)."""
+    codes, ok = valid_unit_codes(units)
+    ok &= np.isfinite(np.asarray(values, dtype=np.float64))
+    codes = codes.ravel()
+    ok = ok.ravel()
+    if not ok.any():
+        return np.empty(0, dtype=np.int64), np.full(codes.size, -1, dtype=np.int64)
+    present = codes[ok]
+    lo, hi = int(present.min()), int(present.max())
+    if hi - lo < _DENSE_SPAN:  # land cover x zone codes: a table, no sort
+        seen = np.bincount(present - lo, minlength=hi - lo + 1) > 0
+        local = np.flatnonzero(seen).astype(np.int64) + lo
+        lut = np.cumsum(seen) - 1
+        idx = np.where(ok, lut[np.clip(codes - lo, 0, hi - lo)], -1)
+    else:
+        local = np.unique(present)
+        idx = np.where(ok, np.searchsorted(local, codes), -1)
+    return local, idx.astype(np.int64)
+
+
+def _local_hist_block(values, units, a, s, nbins, max_units):
+    """Histogram per unit of a block over its own unit codes: (codes, counts[n_local, nbins])."""
+    local, idx = _local_units(values, units)
+    if local.size > max_units:
+        raise _TooManyUnits
+    counts = np.zeros((local.size, nbins), dtype=np.int64)
+    _hist_units(_flat(values), idx, a, s, nbins, counts)
+    return local, counts
+
+
+def _combine_local_hist(a, b):
+    codes = np.union1d(a[0], b[0])
+    counts = np.zeros((codes.size, a[1].shape[1]), dtype=np.int64)
+    counts[np.searchsorted(codes, a[0])] += a[1]
+    counts[np.searchsorted(codes, b[0])] += b[1]
+    return codes, counts
+
+
+class _TooManyUnits(Exception):
+    """A block has more units than the single-pass histogram budget allows."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -220,6 +271,7 @@ def zonal_quantiles(
     q: float,
     nbins: int | None = None,
     max_collect: int = MAX_COLLECT,
+    value_range: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact ``q``-th percentile (0..100, numpy "linear") of ``values`` per unit code.
 
@@ -232,6 +284,10 @@ def zonal_quantiles(
     nbins : histogram bins per unit (default: up to 4096, fewer when there are many units).
     max_collect : most values collected at once in the final pass; larger located bins are
         refined by extra histogram passes first.
+    value_range : (low, high) expected range of the values (any values outside it are still
+        handled exactly): saves the pass that finds the unit codes and the value range, so the
+        result takes 2 passes over the data instead of 3. Falls back to 3 passes when a block
+        holds more than ``HIST_CELLS / nbins`` units.
 
     Returns
     -------
@@ -248,19 +304,38 @@ def zonal_quantiles(
     if np.shape(values) != np.shape(units):
         raise ValueError(f"values {np.shape(values)} and units {np.shape(units)} differ in shape")
 
-    # Pass 0: unit codes and value range.
-    unit_codes, gmin, gmax = _reduce_blocks(_summary_block, _combine_summary, values, units)
+    counts = None
+    if value_range is not None:
+        lo, hi = (float(v) for v in value_range)
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+            raise ValueError(f"value_range must be finite (low, high), got {value_range}")
+        gmin = lo
+        bins = max(int(nbins or 1024), 2)
+        scale0 = bins / (hi - lo) if hi > lo else 0.0
+        # Pass 1 (single): each block's own unit codes and histograms, merged.
+        try:
+            unit_codes, counts = _reduce_blocks(
+                _local_hist_block, _combine_local_hist, values, units, gmin, scale0, bins, HIST_CELLS // bins
+            )
+            nbins = bins
+        except _TooManyUnits:
+            counts = None
+    if counts is None:
+        # Pass 0: unit codes and value range.
+        unit_codes, gmin, gmax = _reduce_blocks(_summary_block, _combine_summary, values, units)
+        unit_codes = np.asarray(unit_codes, dtype=np.int64)
+        if unit_codes.size == 0:
+            return unit_codes, np.empty(0), np.empty(0, dtype=np.int64)
+        if nbins is None:
+            nbins = int(np.clip(HIST_CELLS // unit_codes.size, 64, 4096))
+        nbins = max(int(nbins), 2)
+        scale0 = nbins / (gmax - gmin) if gmax > gmin else 0.0
+        # Pass 1: histogram per unit.
+        counts = _reduce_blocks(_hist_units_block, np.add, values, units, unit_codes, gmin, scale0, nbins)
     unit_codes = np.asarray(unit_codes, dtype=np.int64)
     n_units = unit_codes.size
     if n_units == 0:
         return unit_codes, np.empty(0), np.empty(0, dtype=np.int64)
-    if nbins is None:
-        nbins = int(np.clip(HIST_CELLS // n_units, 64, 4096))
-    nbins = max(int(nbins), 2)
-    scale0 = nbins / (gmax - gmin) if gmax > gmin else 0.0
-
-    # Pass 1: histogram per unit.
-    counts = _reduce_blocks(_hist_units_block, np.add, values, units, unit_codes, gmin, scale0, nbins)
     n = counts.sum(axis=1)
 
     # Ranks needed per unit, as numpy computes them: virtual index (n-1)*q/100.
