@@ -54,8 +54,25 @@ BASE, REP = "baseline", "2013-2016"
 # (shared-data README): water 0 -> 7; forests 1-5 -> 1; shrublands, savannas, grassland 6-10 -> 2;
 # wetland 11 -> 4; cropland 12 and cropland/natural mosaic 14 -> 3; urban 13 -> 5; snow 15 and
 # barren 16 -> 6. 255 is the file's nodata.
-IGBP_TO_UNCCD = {0: 7, 1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 2, 7: 2, 8: 2, 9: 2, 10: 2,
-                 11: 4, 12: 3, 13: 5, 14: 3, 15: 6, 16: 6}
+IGBP_TO_UNCCD = {
+    0: 7,
+    1: 1,
+    2: 1,
+    3: 1,
+    4: 1,
+    5: 1,
+    6: 2,
+    7: 2,
+    8: 2,
+    9: 2,
+    10: 2,
+    11: 4,
+    12: 3,
+    13: 5,
+    14: 3,
+    15: 6,
+    16: 6,
+}
 LUT = np.full(256, ND, dtype=np.int32)
 for _igbp, _unccd in IGBP_TO_UNCCD.items():
     LUT[_igbp] = _unccd
@@ -128,8 +145,9 @@ class Outputs:
     @classmethod
     def load(cls, out: Path) -> Outputs:
         s = json.loads((out / "summary.json").read_text())
-        tables = {tid: pd.DataFrame(t["records"], columns=t["columns"])
-                  for tid, t in s["tables"][AOI].items()}
+        tables = {
+            tid: pd.DataFrame(t["records"], columns=t["columns"]) for tid, t in s["tables"][AOI].items()
+        }
         return cls(out, s, {k: out / v["path"] for k, v in s["layers"].items()}, tables)
 
 
@@ -287,8 +305,12 @@ def test_water_is_excluded_and_the_sdg_percent_is_degraded_over_land(tif_run):
 
 def test_sdg_layer_is_one_out_all_out_of_the_sub_indicators(tif_run):
     for period in (BASE, REP):
-        subs = np.stack([layer(tif_run, f"{period}/{n}") for n in
-                         ("productivity_degradation", "land_cover_degradation", "soc_degradation")])
+        subs = np.stack(
+            [
+                layer(tif_run, f"{period}/{n}")
+                for n in ("productivity_degradation", "land_cover_degradation", "soc_degradation")
+            ]
+        )
         missing = (subs == ND).any(axis=0)
         want = np.where((subs == -1).any(axis=0), -1, np.where((subs == 1).any(axis=0), 1, 0))
         want = np.where(missing, ND, want)
@@ -350,8 +372,14 @@ def test_soc_reference_and_tier1_bookkeeping(tif_run):
     # pixels with exactly one land-cover change 2001 -> 2012, at year t (first year in the new
     # class): the stock moves by (F_LU - 1)/20 of the 2001 stock per year from t to 2012
     lc = lc_on_evi_grid(raw_lc())[:12]  # 2001..2012
-    flu = {(1, 3): F_MOIST, (2, 3): F_MOIST, (3, 1): 1 / F_MOIST, (3, 2): 1 / F_MOIST,
-           (1, 2): 1.0, (2, 1): 1.0}
+    flu = {
+        (1, 3): F_MOIST,
+        (2, 3): F_MOIST,
+        (3, 1): 1 / F_MOIST,
+        (3, 2): 1 / F_MOIST,
+        (1, 2): 1.0,
+        (2, 1): 1.0,
+    }
     checked = {k: 0 for k in flu}
     for r, c in zip(*np.nonzero(inside & (lc[0] != ND)), strict=True):
         s = lc[:, r, c]

@@ -2,26 +2,30 @@
 
 The planted truth is checked on the written files themselves, with independent references:
 pymannkendall for the NDVI trends, the Tier 1 rule of methodology §1.6 by hand for the SOC loss,
-rasterio's own rasterisation of the area of interest.
+rasterio's own rasterisation of the area of interest, climate-indices and a scipy gamma fit for
+the planted droughts' SPI-12.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import types
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pymannkendall as mk
 import pytest
 import rasterio
 import rasterio.features
+import xarray as xr
 from rich.console import Console
-from scipy import ndimage
+from scipy import ndimage, stats
 
 from ldnkit import codes
-from ldnkit.config import load_config
+from ldnkit.config import SpiMethod, load_config
 from ldnkit.demo import (
     OUTPUT_LAYERS,
     YEARS,
@@ -31,6 +35,8 @@ from ldnkit.demo import (
     print_demo_report,
     run_demo,
 )
+from ldnkit.indicators.drought import dvi_from_table
+from ldnkit.io.climate import open_monthly
 
 SIZE = 200  # the default is 400; the patches still hold several hundred pixels each at 200
 N_SAMPLE = 50
@@ -87,17 +93,22 @@ def test_same_inputs_byte_for_byte(case, tmp_path):
     b = build_demo_inputs(tmp_path / "b", size=SIZE, output=out)
     names = sorted(p.name for p in a.folder.iterdir())
     assert names == sorted(p.name for p in b.folder.iterdir())
-    assert len(names) == 24 + 6  # 24 land-cover maps, ndvi, soc, zones, 2 gpkg, config
+    # 24 land-cover maps, ndvi, soc, zones, 2 gpkg, config; precipitation, 9 population maps, dvi
+    assert len(names) == 24 + 6 + 1 + 9 + 1
     for name in names:
         assert (a.folder / name).read_bytes() == (b.folder / name).read_bytes(), name
     # ... and the same arrays as the module's case (written elsewhere, other output folder).
     for name in ("ndvi_2000-2023.tif", "land_cover_2011.tif", "soc_2000.tif", "climate_zones.tif"):
         np.testing.assert_array_equal(_read(a.folder / name), _read(case.folder / name))
+    for name in ("precipitation_monthly.nc", "population_female_2010.tif", "dvi_factors.csv"):
+        assert (a.folder / name).read_bytes() == (case.folder / name).read_bytes(), name
     # Another seed gives another landscape.
     c = build_demo_inputs(tmp_path / "c", size=SIZE, seed=7)
-    assert not np.array_equal(
-        _read(c.folder / "land_cover_2000.tif"), _read(a.folder / "land_cover_2000.tif")
-    )
+    for name in ("land_cover_2000.tif", "population_total_2000.tif"):
+        assert not np.array_equal(_read(c.folder / name), _read(a.folder / name)), name
+    assert (c.folder / "precipitation_monthly.nc").read_bytes() != (
+        a.folder / "precipitation_monthly.nc"
+    ).read_bytes()
 
 
 def test_config_parses_and_names_every_input(case):
@@ -124,6 +135,23 @@ def test_config_parses_and_names_every_input(case):
         assert cfg.resolve(p).is_file(), p
     # Default methods: the demo must not tune the methods to its own data.
     assert cfg.methods.model_dump() == type(cfg.methods)().model_dump()
+
+
+def test_config_drought_section(case):
+    d = load_config(case.config_path).drought
+    assert d is not None and d.spi is None and d.pet is None
+    assert d.method.model_dump() == SpiMethod().model_dump()  # SPI-12, 1981-2010, December
+    assert (d.method.index, d.method.scale, list(d.method.reference)) == ("spi", 12, [1981, 2010])
+    assert list(d.years) == [2000, 2023] and (d.period_start, d.period_length) == (2000, 4)
+    assert (d.precipitation.variable, d.precipitation.units) == ("precip", "mm")
+    assert (case.folder / d.precipitation.path).is_file()
+    pop = d.population
+    assert pop.units == "count"
+    for maps in (pop.total, pop.female, pop.male):
+        assert sorted(maps) == [2000, 2010, 2020]
+        assert all((case.folder / p).is_file() for p in maps.values())
+    assert pop.female[2010].name == "population_female_2010.tif"
+    assert (case.folder / d.vulnerability.table).is_file() and d.vulnerability.weights is None
 
 
 def test_rasters_share_the_documented_grid(case):
@@ -322,6 +350,191 @@ def test_stable_reference_is_undisturbed(case, unccd, ndvi):
     assert (drop[m] < -0.01).mean() < 0.1
 
 
+# --- drought (SO 3): precipitation, planted droughts, population, vulnerability -------------------------
+M = SIZE // 4  # precipitation cells per side: 0.01°, 4 x 4 NDVI pixels
+N_YEARS = 2023 - 1981 + 1
+DECEMBER = 11
+
+
+@pytest.fixture(scope="module")
+def precip(case) -> np.ndarray:
+    """(month, y, x) rainfall read with ldnkit's own reader (checked against the raw file below)."""
+    return open_monthly(case.folder / "precipitation_monthly.nc", variable="precip").values
+
+
+def _drought(case: DemoCase, name: str, period: str | None = None):
+    return next(d for d in case.droughts if d.name == name and d.period == period)
+
+
+def test_precipitation_opens_monthly_on_a_coarser_nested_grid(case):
+    da = open_monthly(case.folder / "precipitation_monthly.nc", variable="precip")
+    assert da.dims == ("time", "y", "x") and da.dtype == np.float32
+    assert da.attrs["units"] == "mm"
+    assert "crs_assumed" not in da.attrs and da.rio.crs.to_epsg() == 4326  # from the grid mapping
+    months = pd.date_range("1981-01-01", "2023-12-01", freq="MS")  # monthly, no gaps
+    assert len(months) == 12 * N_YEARS
+    np.testing.assert_array_equal(da["time"].values, months.to_numpy("datetime64[ns]"))
+    t = da.rio.transform()
+    assert (t.a, t.b, t.c, t.d, t.e, t.f) == pytest.approx((0.01, 0, 36.0, 0, -0.01, -0.5))
+    assert da.shape[1:] == (M, M)  # the NDVI's extent exactly
+    assert case.drought_transform.almost_equals(t)
+    values = da.values
+    assert np.isfinite(values).all() and (values >= 0).all()
+    # Stored as a CHIRPS file is (float32, latitude ascending); opened north-up, same values.
+    with xr.open_dataset(case.folder / "precipitation_monthly.nc") as raw:
+        assert np.all(np.diff(raw["lat"].values) > 0)
+        assert raw["precip"].dtype == np.float32 and raw["precip"].attrs["units"] == "mm"
+        np.testing.assert_array_equal(raw["precip"].values[:, ::-1], values)
+
+
+def test_precipitation_is_plausible(precip):
+    by_year = precip.astype(np.float64).reshape(N_YEARS, 12, M, M)
+    annual = by_year.sum(1)
+    normal = np.delete(annual, [2009 - 1981, 2016 - 1981], axis=0)
+    assert 700 < np.median(normal) < 1400  # mm per year
+    clim = by_year.mean((0, 2, 3))
+    assert clim[3] > 3 * clim[6] and clim[10] > 3 * clim[7]  # long and short rains, dry Jul-Aug
+    mean_map = normal.mean(0)  # a smooth spatial pattern, wetter on the mountain (north-east)
+    assert mean_map.std() / mean_map.mean() > 0.05
+    assert np.corrcoef(mean_map[:, :-1].ravel(), mean_map[:, 1:].ravel())[0, 1] > 0.8
+    assert mean_map[: M // 2, M // 2 :].mean() > mean_map[M // 2 :, : M // 2].mean()
+    cv = normal.std(0) / normal.mean(0)  # year-to-year variability of a cell's total
+    assert 0.1 < np.median(cv) < 0.3
+
+
+def test_drought_masks(case):
+    aoi = gpd.read_file(case.folder / "area_of_interest.gpkg")
+    inside = rasterio.features.geometry_mask(aoi.geometry, (M, M), case.drought_transform, invert=True)
+    lat = -0.5 - (np.arange(M) + 0.5) * 0.01
+    south = inside & (lat < -0.5 - SIZE * 0.0025 / 2)[:, None]
+    np.testing.assert_array_equal(_drought(case, "National drought").mask, inside)
+    np.testing.assert_array_equal(_drought(case, "National drought", "2008-2011").mask, inside)
+    np.testing.assert_array_equal(_drought(case, "Southern drought").mask, south)
+    np.testing.assert_array_equal(_drought(case, "Southern drought", "2016-2019").mask, south)
+    np.testing.assert_array_equal(_drought(case, "Drought-free north").mask, inside & ~south)
+    assert 0.4 < south.sum() / inside.sum() < 0.6
+    assert [d.label for d in case.droughts] == ["2009", "2008-2011", "2016", "2016-2019", "2016", "2012"]
+    for d in case.droughts:
+        assert d.mask.shape == (M, M) and d.mask.dtype == bool and d.mask.sum() > 200
+        assert set(d.expected) <= set(codes.DROUGHT.codes)
+
+
+def _climate_indices_spi12(series: np.ndarray) -> np.ndarray:
+    """SPI-12 (time, cells) by climate-indices: gamma, calibration 1981-2010."""
+    pytest.importorskip("climate_indices")
+    from climate_indices import compute, indices
+
+    logging.getLogger("climate_indices").setLevel(logging.ERROR)
+    return np.stack(
+        [
+            indices.spi(s, 12, indices.Distribution.gamma, 1981, 1981, 2010, compute.Periodicity.monthly)
+            for s in series.T
+        ],
+        axis=1,
+    )
+
+
+def _december_spi12_by_hand(series: np.ndarray, year: int) -> float:
+    """December SPI-12 = the Jan-Dec total, against a 2-parameter gamma (scipy MLE) of 1981-2010."""
+    annual = series.reshape(N_YEARS, 12).sum(1)
+    shape, _, scale = stats.gamma.fit(annual[:30], floc=0)
+    return float(stats.norm.ppf(stats.gamma.cdf(annual[year - 1981], shape, scale=scale)))
+
+
+@pytest.mark.parametrize(
+    ("name", "year", "drought"),
+    [
+        ("National drought", 2009, True),
+        ("Southern drought", 2016, True),
+        ("Drought-free north", 2016, False),
+        ("Normal year", 2012, False),
+    ],
+)
+def test_planted_droughts_by_independent_spi(case, precip, name, year, drought):
+    d = _drought(case, name)
+    assert d.year == year
+    rows, cols = _sample(d.mask, k=30)
+    series = precip[:, rows, cols].astype(np.float64)
+    ci = _climate_indices_spi12(series)[(year - 1981) * 12 + DECEMBER]
+    hand = np.array([_december_spi12_by_hand(series[:, i], year) for i in range(series.shape[1])])
+    np.testing.assert_allclose(np.clip(hand, -3.09, 3.09), ci, atol=0.25)  # Thom vs MLE fit
+    if drought:  # severe (<= -1.5) or extreme
+        assert (ci <= -1.5).mean() >= 0.9 and (hand <= -1.5).mean() >= 0.9, ci
+        assert d.expected == (3, 4)
+    else:  # no moderate or worse drought
+        assert (ci > -1.0).mean() >= 0.8 and (hand > -1.0).mean() >= 0.8, ci
+        assert d.expected == (0, 1)
+
+
+def test_planted_drought_deficits_in_the_totals(case, precip):
+    """The drought years' rainfall, as a share of the cell's mean of the other years."""
+    annual = precip.astype(np.float64).reshape(N_YEARS, 12, M, M).sum(1)
+    normal = np.delete(annual, [2009 - 1981, 2016 - 1981], axis=0).mean(0)
+    south = _drought(case, "Southern drought").mask
+    north = _drought(case, "Drought-free north").mask
+    share_2009 = annual[2009 - 1981] / normal
+    share_2016 = annual[2016 - 1981] / normal
+    assert np.median(share_2009) == pytest.approx(0.35, abs=0.05)
+    assert np.median(share_2016[south]) == pytest.approx(0.45, abs=0.05)
+    assert np.median(share_2016[north]) == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.fixture(scope="module")
+def population(case) -> dict[tuple[str, int], np.ndarray]:
+    return {
+        (sex, y): _read(case.folder / f"population_{sex}_{y}.tif")[0]
+        for sex in ("total", "female", "male")
+        for y in (2000, 2010, 2020)
+    }
+
+
+def test_population_counts_by_sex(case, population, unccd):
+    for y in (2000, 2010, 2020):
+        with rasterio.open(case.folder / f"population_total_{y}.tif") as src:
+            assert src.dtypes[0] == "float32" and src.crs.to_epsg() == 4326
+            assert (src.width, src.height) == (2 * SIZE, 2 * SIZE)  # twice finer than the NDVI
+            t = src.transform
+            assert (t.a, t.b, t.c, t.d, t.e, t.f) == pytest.approx((0.00125, 0, 36.0, 0, -0.00125, -0.5))
+        total, female, male = (population[(sex, y)] for sex in ("total", "female", "male"))
+        assert np.isfinite(total).all() and (female >= 0).all() and (male >= 0).all()
+        np.testing.assert_array_equal(female + male, total)  # exactly, pixel by pixel
+        np.testing.assert_array_equal(female.astype(np.float64) + male, total)  # not float32 luck
+        assert 0.47 < female.sum(dtype=np.float64) / total.sum(dtype=np.float64) < 0.53
+        # Concentrated in the town and villages (built-up land of the same year's land cover).
+        lc = np.kron(unccd[YEARS.index(y)], np.ones((2, 2), np.int16))
+        built = lc == codes.ARTIFICIAL
+        assert built.mean() < 0.05 and total[built].sum() / total.sum() > 0.3
+        assert (total[lc == codes.WATER] == 0).all()
+        # Persons per pixel, not per km²: a rural pixel of 0.019 km² holds a few persons.
+        assert 0.1 < np.median(total[lc == codes.CROPLAND]) < 10
+    totals = [population[("total", y)].sum(dtype=np.float64) for y in (2000, 2010, 2020)]
+    assert totals[0] < totals[1] < totals[2]
+
+
+def test_dvi_factors_parse_and_match_a_hand_calculation(case):
+    path = case.folder / "dvi_factors.csv"
+    table = pd.read_csv(path)
+    assert list(table.columns) == ["factor", "component", "direction", "year", "value", "sex"]
+    assert table.factor.nunique() == 6
+    assert set(table.component) == {"social", "economic", "infrastructural"}
+    assert set(table.direction) == {"positive", "negative"}
+    assert (table.year.min(), table.year.max()) == (2000, 2023)
+    dvi = dvi_from_table(path)
+    assert sorted(dvi.year.unique()) == list(range(2000, 2024))
+    assert set(dvi.sex) == {"total", "female", "male"}
+    # Total DVI by hand (UNCCD GPG): min-max per factor over all its values (sexes share a range),
+    # 1 - F for negative factors, mean per component, mean of the three components.
+    comps: dict[str, list[pd.Series]] = {}
+    for _, g in table.groupby("factor"):
+        lo, hi = g.value.min(), g.value.max()
+        f = (g[g.sex == "total"].set_index("year").value - lo) / (hi - lo)
+        comps.setdefault(g.component.iloc[0], []).append(1 - f if g.direction.iloc[0] == "negative" else f)
+    hand = sum(pd.concat(fs, axis=1).mean(axis=1) for fs in comps.values()) / 3
+    got = dvi[dvi.sex == "total"].set_index("year").dvi
+    np.testing.assert_allclose(got.loc[hand.index].to_numpy(), hand.to_numpy(), atol=1e-9)
+    assert got.loc[2000] > 0.8 and got.loc[2023] < 0.2  # vulnerability falls over the years
+
+
 # --- evaluation ---------------------------------------------------------------------------------------------
 def _write_truth(case: DemoCase, run_dir: Path, *, spoil: dict | None = None) -> None:
     """Fake run outputs that hold exactly the expected codes (first accepted code)."""
@@ -340,21 +553,30 @@ def _write_truth(case: DemoCase, run_dir: Path, *, spoil: dict | None = None) ->
     for (period, layer), fn in (spoil or {}).items():
         fn(layers[(period, layer)])
     for (period, layer), a in layers.items():
-        path = run_dir / "layers" / period / f"{layer}.tif"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with rasterio.open(
-            path,
-            "w",
-            driver="GTiff",
-            width=SIZE,
-            height=SIZE,
-            count=1,
-            dtype="int16",
-            nodata=codes.NODATA,
-            crs="EPSG:4326",
-            transform=case.transform,
-        ) as dst:
-            dst.write(a, 1)
+        _write_int16(run_dir / "layers" / period / f"{layer}.tif", a, case.transform)
+    drought: dict[str, np.ndarray] = {}
+    for d in case.droughts:
+        a = drought.setdefault(d.label, np.full(d.mask.shape, codes.NODATA, np.int16))
+        a[d.mask] = d.expected[0]
+    for label, a in drought.items():
+        _write_int16(run_dir / "layers" / "drought" / f"drought_class_{label}.tif", a, case.drought_transform)
+
+
+def _write_int16(path: Path, a: np.ndarray, transform) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=a.shape[1],
+        height=a.shape[0],
+        count=1,
+        dtype="int16",
+        nodata=codes.NODATA,
+        crs="EPSG:4326",
+        transform=transform,
+    ) as dst:
+        dst.write(a, 1)
 
 
 def test_evaluate_demo_against_hand_counts(case, tmp_path):
@@ -379,7 +601,7 @@ def test_evaluate_demo_against_hand_counts(case, tmp_path):
     (tmp_path / "layers" / "2016-2019" / "status.tif").unlink()
     df = evaluate_demo(tmp_path, case)
     assert list(df.columns[:6]) == ["process", "period", "layer", "expected", "pixels", "recovered"]
-    assert len(df) == sum(len(p.expected) for p in case.processes)
+    assert len(df) == sum(len(p.expected) for p in case.processes) + len(case.droughts)
     key = df.set_index(["process", "period", "layer"])
     ref = key.loc[("Stable reference", "2016-2023", "sdg")]
     north = (stable & (np.indices(stable.shape)[0] < cut)).sum()
@@ -439,15 +661,55 @@ def test_evaluate_reads_a_layer_written_on_a_smaller_extent(case, tmp_path):
     assert df.loc[("Productivity decline", "2016-2023", "lpd")].recovered == 100.0
 
 
+def test_evaluate_drought_rows(case, tmp_path):
+    folder = tmp_path / "layers" / "drought"
+    # No drought layers (the run had no drought part): one NaN row per planted drought.
+    df = evaluate_demo(tmp_path, case)
+    rows = df[df.layer == "drought_class"]
+    assert len(rows) == len(case.droughts) and rows.recovered.isna().all() and (rows.pixels > 0).all()
+    _write_truth(case, tmp_path)
+    nat = _drought(case, "National drought").mask
+    path = folder / "drought_class_2009.tif"
+    a = _read(path)[0]
+    idx = np.flatnonzero(nat)
+    k = len(idx) // 3
+    a.flat[idx[:k]] = 1  # a third only mild
+    a.flat[idx[k]] = codes.NODATA  # and one cell no data
+    _write_int16(path, a, case.drought_transform)
+    (folder / "drought_class_2012.tif").unlink()
+    # The 2016 layer written for the southern half only: the north's cells count as missed.
+    path = folder / "drought_class_2016.tif"
+    a = _read(path)[0][M // 2 :]
+    _write_int16(path, a, case.drought_transform * rasterio.Affine.translation(0, M // 2))
+    df = evaluate_demo(tmp_path, case)
+    rows = df[df.layer == "drought_class"].set_index(["process", "period"])
+    assert list(rows.index) == [
+        ("National drought", "2009"),
+        ("National drought", "2008-2011"),
+        ("Southern drought", "2016"),
+        ("Southern drought", "2016-2019"),
+        ("Drought-free north", "2016"),
+        ("Normal year", "2012"),
+    ]
+    r = rows.loc[("National drought", "2009")]
+    assert r.pixels == nat.sum() and r.expected == "3, 4" and r.condition == ""
+    assert r.recovered == pytest.approx(100 * (len(idx) - k - 1) / len(idx))
+    assert rows.loc[("National drought", "2008-2011")].recovered == 100.0
+    assert rows.loc[("Southern drought", "2016")].recovered == 100.0
+    assert rows.loc[("Drought-free north", "2016")].recovered == 0.0
+    assert rows.loc[("Drought-free north", "2016")].expected == "0, 1"
+    assert np.isnan(rows.loc[("Normal year", "2012")].recovered)
+
+
 def test_print_demo_report(case, tmp_path):
     _write_truth(case, tmp_path)
     df = evaluate_demo(tmp_path, case)
     console = Console(record=True, width=160)
     print_demo_report(df, console)
     text = console.export_text()
-    for p in case.processes:
+    for p in [*case.processes, *case.droughts]:
         assert p.name in text
-    assert "100.0 %" in text
+    assert "100.0 %" in text and "drought_class" in text
 
 
 def test_run_demo_wires_inputs_pipeline_and_evaluation(tmp_path, monkeypatch):

@@ -64,6 +64,33 @@ def run(
 
 
 @app.command()
+def drought(
+    config: Annotated[Path, typer.Argument(help="YAML run config with a 'drought:' section.")],
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="threads (default), processes, or a dask scheduler address tcp://host:8786."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Compute only the drought part (SO 3: SPI hazard, exposure, vulnerability) of CONFIG."""
+    from .config import load_config
+    from .errors import ConfigError
+    from .pipeline import run as run_pipeline
+
+    try:
+        cfg = load_config(config)
+        if cfg.drought is None:
+            raise ConfigError(str(config), "has no 'drought:' section", "add one (see docs/drought.md)")
+        cfg.inputs = None
+        cfg.periods = None
+        result = run_pipeline(cfg, quiet=quiet, scheduler=scheduler, console=err_console)
+    except LdnError as exc:
+        _fail(exc)
+    if quiet:
+        print(result.output)
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo inputs and run.")] = Path("ldnkit-demo"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,

@@ -281,6 +281,70 @@ class Methods(_Strict):
     soc: SocMethod = Field(default_factory=SocMethod)
 
 
+class PrecipitationInput(_Strict):
+    """Monthly precipitation: a GeoTIFF stack (dates in band descriptions), NetCDF/Zarr, or a CSV table of
+    stations/divisions. ``units`` overrides the file's (mm or inches; SPI does not depend on them)."""
+
+    path: Path
+    variable: str | None = None
+    units: Literal["mm", "inches"] | None = None
+
+
+class PopulationInput(_Strict):
+    """Population rasters per year (GeoTIFF): ``{year: path}`` for the total and, optionally, by sex.
+    ``units``: ``count`` (persons per pixel) or ``density`` (persons per km², multiplied by cell areas)."""
+
+    total: dict[int, Path]
+    female: dict[int, Path] | None = None
+    male: dict[int, Path] | None = None
+    units: Literal["count", "density"]
+
+
+class VulnerabilityInput(_Strict):
+    """Drought vulnerability (SO 3-3): a factor table (CSV: factor, component, direction, year, value,
+    optional sex) and optional weights per factor."""
+
+    table: Path
+    weights: dict[str, float] | None = None
+
+
+class SpiMethod(_Strict):
+    """SPI (default) or SPEI settings. ``distribution``: gamma (default) or pearson3; ``fit``: thom
+    (Thom 1958 approximation, as McKee, NCL, climate-indices and xclim APP) or mle."""
+
+    index: Literal["spi", "spei"] = "spi"
+    scale: int = Field(12, ge=1, le=48)
+    reference: YearRange = Field(default_factory=lambda: [1981, 2010])
+    distribution: Literal["gamma", "pearson3"] = "gamma"
+    fit: Literal["thom", "mle"] = "thom"
+    month: int = Field(12, ge=1, le=12)
+
+
+class DroughtConfig(_Strict):
+    """Drought (UNCCD SO 3): hazard from SPI, population exposure by sex, vulnerability."""
+
+    precipitation: PrecipitationInput | None = None
+    pet: PrecipitationInput | None = None
+    spi: Path | None = None  # precomputed annual or monthly SPI instead of precipitation
+    method: SpiMethod = Field(default_factory=SpiMethod)
+    years: YearRange | None = None
+    boundaries: Literal["unccd", "trends_earth"] = "unccd"
+    period_length: int = Field(4, ge=1)
+    period_start: int = 2000
+    population: PopulationInput | None = None
+    vulnerability: VulnerabilityInput | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> DroughtConfig:
+        if (self.precipitation is None) == (self.spi is None):
+            raise ValueError("give exactly one of 'precipitation' (monthly) or 'spi' (precomputed)")
+        if self.method.index == "spei" and self.pet is None:
+            raise ValueError("method.index 'spei' needs 'pet' (potential evapotranspiration)")
+        if self.years is not None and self.years[1] < self.years[0]:
+            raise ValueError(f"years: {self.years[1]} is before {self.years[0]}")
+        return self
+
+
 class Compute(_Strict):
     """``scheduler``: ``threads`` (default), ``processes``, ``synchronous`` or the address of a
     dask.distributed scheduler (``tcp://host:8786``)."""
@@ -309,9 +373,10 @@ class RunConfig(_Strict):
     output: Path
     overwrite: bool = False
     title: str = "ldnkit run"
-    inputs: Inputs
+    inputs: Inputs | None = None
     grid: Grid = Field(default_factory=Grid)
-    periods: Periods
+    periods: Periods | None = None
+    drought: DroughtConfig | None = None
     methods: Methods = Field(default_factory=Methods)
     compute: Compute = Field(default_factory=Compute)
     #: folder that relative paths are resolved against (the config file's folder); not a YAML key.
@@ -319,6 +384,12 @@ class RunConfig(_Strict):
 
     @model_validator(mode="after")
     def _matrices_need_regions(self) -> RunConfig:
+        if (self.inputs is None) != (self.periods is None):
+            raise ValueError("give both 'inputs' and 'periods' (SDG 15.3.1), or neither (drought only)")
+        if self.inputs is None and self.drought is None:
+            raise ValueError("give 'inputs' and 'periods' (SDG 15.3.1), a 'drought' section, or both")
+        if self.inputs is None:
+            return self
         if self.methods.land_cover.regional_matrices and self.inputs.regions is None:
             raise ValueError("methods.land_cover.regional_matrices needs inputs.regions")
         return self

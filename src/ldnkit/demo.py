@@ -6,9 +6,12 @@ upper-left corner at 36.0 E, 0.5 S): patchy land cover in the ESA CCI legend for
 tropical montane mountain), three sub-national regions and an area of interest a little inside the
 raster. Into it are planted processes whose outcome the indicator must recover (deforestation front,
 urban expansion, cropland abandonment, productivity decline, restoration, drained wetland) plus an
-undisturbed reference patch that shows the false-alarm rate. The inputs are written as ordinary
-files with a run config, the full pipeline is run on them, and :func:`evaluate_demo` reports, per
-process, period and layer, the share of the process's pixels classed as expected.
+undisturbed reference patch that shows the false-alarm rate. For drought (UNCCD SO 3) it adds
+monthly precipitation 1981-2023 on a coarser grid with two planted droughts (2009 everywhere, 2016
+in the south), population counts by sex for 2000, 2010 and 2020 and a table of vulnerability
+factors. The inputs are written as ordinary files with a run config, the full pipeline is run on
+them, and :func:`evaluate_demo` reports, per process, period and layer, the share of the process's
+pixels classed as expected.
 
 Everything is drawn from one ``numpy.random.Generator`` with a fixed seed, so the same call writes
 the same files byte for byte.
@@ -50,6 +53,7 @@ if TYPE_CHECKING:  # the pipeline is imported lazily in run_demo
 __all__ = [
     "DemoCase",
     "Expectation",
+    "PlantedDrought",
     "PlantedProcess",
     "build_demo_inputs",
     "evaluate_demo",
@@ -140,6 +144,30 @@ YEAR_EFFECT = {
 DECLINE_START, DECLINE_SLOPE = 2008, -0.012  # NDVI per year from 2008 on
 RESTORE_START, RESTORE_OFFSET, RESTORE_SLOPE = 2008, -0.16, 0.0105
 
+# --- drought (SO 3): precipitation, population, vulnerability ------------------------------------------
+PRECIP_FILE = "precipitation_monthly.nc"
+PRECIP_YEARS: tuple[int, ...] = tuple(range(1981, 2024))
+DROUGHT_CELL = 4  # NDVI pixels per precipitation cell side: 0.01°, as a coarse rainfall product
+POP_SPLIT = 2  # population pixels per NDVI pixel side: 0.00125°, finer than the NDVI
+POP_YEARS = (2000, 2010, 2020)
+DVI_FILE = "dvi_factors.csv"
+#: Mean monthly rainfall (mm) of an average cell: long rains Mar-May, short rains Oct-Dec.
+RAIN_CLIMATOLOGY = np.array([45, 55, 110, 190, 120, 30, 18, 22, 30, 60, 125, 85], float)
+RAIN_SHAPE = 8.0  # gamma shape of a cell's monthly total around its mean (CV 0.35)
+RAIN_MONTH_SHAPE = 6.0  # gamma shape of the area-wide factor of each month (CV 0.41)
+RAIN_YEAR_SD = 0.09  # log sd of the area-wide factor of a year, 1981-1999
+RAIN_FIELD_SD = 0.06  # log sd of a year's smooth spatial anomaly
+#: Planted droughts: year -> (where, share of normal rainfall in every month of that year). The
+#: rest of the grid has a normal year (factor 1). 2009 and 2016 are also the NDVI's worst years.
+PLANTED_DROUGHT = {2009: ("all", 0.35), 2016: ("south", 0.45)}
+NORMAL_YEAR = 2012  # no planted deficit; NDVI's wet year, rainfall a little above normal
+DROUGHT_PERIOD = (2000, 4)  # periods of the SO 3 maps: 2000-2003, 2004-2007, ...
+#: Persons per km² by UNCCD class (index = code) outside built-up land, in 2000.
+POP_DENSITY = np.array([0.0, 8.0, 25.0, 90.0, 5.0, 0.0, 3.0, 0.0])
+POP_TOWN, POP_VILLAGE = 6500.0, 1500.0  # persons per km² of built-up land, town centre / villages
+POP_GROWTH, POP_URBAN_GROWTH = 0.025, 0.04  # per year
+_SEXES = ("total", "female", "male")
+
 
 class Expectation(tuple):
     """What a correct run classes a planted process as: ``layer`` of ``period`` in ``codes``.
@@ -192,12 +220,35 @@ class PlantedProcess:
     description: str = ""
 
 
+@dataclass(frozen=True, eq=False)
+class PlantedDrought:
+    """A planted drought (or a control without one) on the precipitation grid.
+
+    ``mask`` (bool, rows x cols of the precipitation grid) holds the cells checked; a correct run
+    gives them a drought class (:data:`ldnkit.codes.DROUGHT`) in ``expected`` in
+    ``layers/drought/drought_class_<label>.tif``, where ``label`` is the year or, if given, the
+    multi-year ``period`` ("2008-2011").
+    """
+
+    name: str
+    year: int
+    mask: np.ndarray
+    expected: tuple[int, ...]
+    description: str = ""
+    period: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.period or str(self.year)
+
+
 @dataclass(eq=False)
 class DemoCase:
     """The demo inputs written by :func:`build_demo_inputs`.
 
     ``aoi`` is the area of interest rasterised on the grid (pixel centre inside); ``transform`` and
-    ``crs`` describe the grid every input is on.
+    ``crs`` describe the grid every SO 1 input is on. ``droughts`` are the planted droughts, on
+    the coarser precipitation grid of ``drought_transform``.
     """
 
     config_path: Path
@@ -207,6 +258,8 @@ class DemoCase:
     transform: Affine | None = None
     crs: str = CRS
     files: dict[str, Path] = field(default_factory=dict)
+    droughts: list[PlantedDrought] = field(default_factory=list)
+    drought_transform: Affine | None = None
 
 
 @dataclass(eq=False)
@@ -546,6 +599,171 @@ def _processes(masks: dict[str, np.ndarray], unccd: np.ndarray) -> list[PlantedP
     ]
 
 
+# --- drought: precipitation, population, vulnerability ------------------------------------------------
+def _drought_grid(n: int) -> tuple[int, Affine]:
+    """Cells per side and transform of the precipitation grid (nested in and covering the NDVI)."""
+    step = PIXEL_SIZE * DROUGHT_CELL
+    return -(-n // DROUGHT_CELL), Affine(step, 0.0, ORIGIN[0], 0.0, -step, ORIGIN[1])
+
+
+def _drought_uv(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Relative coordinates (u east, v south) of the precipitation cell centres."""
+    m, _ = _drought_grid(n)
+    c = (np.arange(m) + 0.5) * DROUGHT_CELL / n
+    u, v = np.meshgrid(c, c)
+    return u, v
+
+
+def _precipitation(n: int, seed: int) -> np.ndarray:
+    """Monthly rainfall (mm, float32, (month, y, x) north-up), 1981-01 .. 2023-12.
+
+    A cell's month = the cell's mean annual total (wetter on the mountain, a smooth pattern) x
+    the month's share of the climatology x the area-wide factor of the year x a smooth anomaly of
+    the year x an area-wide factor of the month (normalised so the year's total is unchanged) x
+    gamma noise of the cell (so a year's SPI differs from cell to cell, as in real data). The year
+    factor is drawn for 1981-1999 and follows the NDVI's year effect from 2000; in a planted
+    drought year every month of the planted cells is at the planted share of normal, the other
+    cells have a normal year.
+    """
+    rng = np.random.default_rng([seed, 1])  # its own stream: the SO 1 inputs stay as they were
+    u, v = _drought_uv(n)
+    m = u.shape[0]
+    elev = np.exp(-((u - MOUNTAIN[0]) ** 2 + (v - MOUNTAIN[1]) ** 2) / (2 * MOUNTAIN[2] ** 2))
+    annual = RAIN_CLIMATOLOGY.sum() * (1.0 + 0.6 * elev) * np.exp(0.08 * _smooth(rng, m, 0.15))
+    share = RAIN_CLIMATOLOGY / RAIN_CLIMATOLOGY.sum()
+    early = rng.normal(0.0, RAIN_YEAR_SD, len(PRECIP_YEARS))
+    out = np.empty((12 * len(PRECIP_YEARS), m, m), np.float32)
+    for i, year in enumerate(PRECIP_YEARS):
+        anomaly = np.exp(RAIN_FIELD_SD * _smooth(rng, m, 0.2))
+        months = rng.gamma(RAIN_MONTH_SHAPE, 1.0 / RAIN_MONTH_SHAPE, 12)
+        months /= (share * months).sum()
+        noise = rng.gamma(RAIN_SHAPE, 1.0 / RAIN_SHAPE, (12, m, m))
+        if year in PLANTED_DROUGHT:
+            where, level = PLANTED_DROUGHT[year]
+            factor = np.where(v > 0.5, level, 1.0) if where == "south" else np.full((m, m), level)
+        elif year in YEAR_EFFECT:
+            factor = 1.0 + 4.0 * YEAR_EFFECT[year]
+        else:
+            factor = math.exp(early[i])
+        mean = (annual * anomaly * factor)[None] * (share * months)[:, None, None]
+        out[12 * i : 12 * (i + 1)] = np.round(mean * noise, 1)  # gauges read to 0.1 mm
+    return out
+
+
+def _droughts(n: int, aoi: Polygon) -> tuple[Affine, list[PlantedDrought]]:
+    """The planted droughts and controls, on the precipitation cells inside the area of interest."""
+    m, transform = _drought_grid(n)
+    inside = rasterio.features.geometry_mask([mapping(aoi)], (m, m), transform, invert=True)
+    south = inside & (_drought_uv(n)[1] > 0.5)
+    first, length = DROUGHT_PERIOD
+
+    def period(year: int) -> str:
+        start = first + (year - first) // length * length
+        return f"{start}-{start + length - 1}"
+
+    severe, no_drought = (3, 4), (0, 1)
+    national = "every month of 2009 at {:.0%} of normal rainfall over the whole area"
+    southern = "every month of 2016 at {:.0%} of normal rainfall in the southern half"
+    return transform, [
+        PlantedDrought("National drought", 2009, inside, severe, national.format(PLANTED_DROUGHT[2009][1])),
+        PlantedDrought("National drought", 2009, inside, severe, "highest class of its period", period(2009)),
+        PlantedDrought("Southern drought", 2016, south, severe, southern.format(PLANTED_DROUGHT[2016][1])),
+        PlantedDrought("Southern drought", 2016, south, severe, "highest class of its period", period(2016)),
+        PlantedDrought(
+            "Drought-free north", 2016, inside & ~south, no_drought, "normal rainfall in the north in 2016"
+        ),
+        PlantedDrought(
+            "Normal year",
+            NORMAL_YEAR,
+            inside,
+            no_drought,
+            f"{NORMAL_YEAR}: rainfall a little above normal; moderate or worse drought is a false alarm",
+        ),
+    ]
+
+
+def _population(land: _Landscape, n: int, seed: int) -> dict[int, tuple[np.ndarray, ...]]:
+    """Persons per pixel (total, female, male; float32) on the population grid, for POP_YEARS.
+
+    Density by land cover (built-up land dense, highest in the town centre, half as dense where
+    built after 2000; a peri-urban halo around the town; none on water), growing faster in
+    built-up land, times a static and a small yearly log-normal noise, times the pixel's area. The
+    female share is about 50.6 %, lower in the town (men moving in for work). ``female + male ==
+    total`` exactly in float32.
+    """
+    rng = np.random.default_rng([seed, 2])
+    k = POP_SPLIT
+    fine = n * k
+    u, v = _uv(fine)
+    size = PIXEL_SIZE / k
+    lat = ORIGIN[1] - (np.arange(fine) + 0.5) * size
+    # km² per pixel on the authalic sphere: within 0.1 % of the ellipsoidal area near the equator
+    area = (np.radians(size) * 6371.0072) ** 2 * np.cos(np.radians(lat))[:, None]
+    town = np.exp(-((np.hypot(u - TOWN[0], v - TOWN[1]) / 0.08) ** 2))
+    static = np.exp(0.35 * rng.standard_normal((fine, fine)) - 0.35**2 / 2)  # mean 1
+    female_share = np.clip(0.506 - 0.03 * town + 0.006 * rng.standard_normal((fine, fine)), 0.45, 0.55)
+    larger = np.maximum(female_share, 1.0 - female_share)
+    old_built = np.repeat(np.repeat(land.unccd[0] == ARTIFICIAL, k, axis=0), k, axis=1)
+    out = {}
+    for year in POP_YEARS:
+        lc = np.repeat(np.repeat(land.unccd[YEARS.index(year)], k, axis=0), k, axis=1)
+        built = lc == ARTIFICIAL
+        rural = POP_DENSITY[lc] + 300.0 * town * (lc != WATER)
+        density = np.where(built, POP_VILLAGE + (POP_TOWN - POP_VILLAGE) * town, rural)
+        density[built & ~old_built] *= 0.5  # new suburbs fill slowly
+        growth = np.where(built, 1.0 + POP_URBAN_GROWTH, 1.0 + POP_GROWTH) ** (year - POP_YEARS[0])
+        noise = np.exp(0.05 * rng.standard_normal((fine, fine)))
+        total = (density * growth * static * noise * area).astype(np.float32)
+        # The larger part (>= total / 2) is rounded, the smaller is the difference, which float32
+        # computes exactly (Sterbenz): so female + male == total with no rounding left over.
+        big = (total * larger).astype(np.float32)
+        small = total - big
+        woman = female_share >= 0.5
+        out[year] = (total, np.where(woman, big, small), np.where(woman, small, big))
+    return out
+
+
+def _dvi_factors(seed: int) -> pd.DataFrame:
+    """A national table of drought vulnerability factors 2000-2023 (SO 3-3), 6 factors.
+
+    Columns factor, component, direction, year, value, sex (total / female / male). The drought
+    years 2009 and 2016 leave a mark on poverty and GDP.
+    """
+    rng = np.random.default_rng([seed, 3])
+    years = np.arange(2000, 2024)
+    t = (years - 2000) / 23.0
+    shock = np.select([np.isin(years, (2009, 2010)), np.isin(years, (2016, 2017))], [1.0, 0.6], 0.0)
+
+    def noise(sd: float) -> np.ndarray:
+        return rng.normal(0.0, sd, len(years))
+
+    lit_f = 62.0 + 20.0 * t + noise(0.6)
+    lit_m = 78.0 + 10.0 * t + noise(0.6)
+    series = [
+        ("adult_literacy_rate", "social", "negative", "total", (lit_f + lit_m) / 2, 1),
+        ("adult_literacy_rate", "social", "negative", "female", lit_f, 1),
+        ("adult_literacy_rate", "social", "negative", "male", lit_m, 1),
+        ("poverty_headcount_ratio", "social", "positive", "total", 47 - 14 * t + 4 * shock + noise(0.8), 1),
+        (
+            "gdp_per_capita_usd",
+            "economic",
+            "negative",
+            "total",
+            420 * 1.045 ** (years - 2000) * (1 - 0.06 * shock) * np.exp(noise(0.015)),
+            0,
+        ),
+        ("agriculture_share_of_gdp", "economic", "positive", "total", 32 - 8 * t + noise(0.7), 1),
+        ("access_to_improved_water", "infrastructural", "negative", "total", 45 + 20 * t + noise(0.8), 1),
+        ("irrigated_cropland_share", "infrastructural", "negative", "total", 2 + 1.5 * t + noise(0.1), 2),
+    ]
+    rows = [
+        (factor, comp, direction, int(y), round(float(x), digits), sex)
+        for factor, comp, direction, sex, values, digits in series
+        for y, x in zip(years, values, strict=True)
+    ]
+    return pd.DataFrame(rows, columns=["factor", "component", "direction", "year", "value", "sex"])
+
+
 # --- writing -------------------------------------------------------------------------------------------
 def _write_tif(
     path: Path,
@@ -574,6 +792,54 @@ def _write_tif(
         dst.write(data)
         for i, d in enumerate(descriptions or [], start=1):
             dst.set_band_description(i, d)
+
+
+def _write_precipitation(path: Path, data: np.ndarray, transform: Affine) -> None:
+    """Monthly rainfall ``(month, y, x)`` north-up -> a CF NetCDF-4 file (as a CHIRPS download).
+
+    Latitude is stored ascending (south to north) like most NetCDF products; the CRS is a CF grid
+    mapping variable ``spatial_ref``. No timestamps are written, so the file is byte-identical
+    from run to run.
+    """
+    import rioxarray  # noqa: F401  (registers the .rio accessor)
+    import xarray as xr
+
+    t, rows, cols = data.shape
+    lon = transform.c + (np.arange(cols) + 0.5) * transform.a
+    lat = transform.f + (np.arange(rows) + 0.5) * transform.e
+    months = [f"{y}-{mo:02d}-01" for y in PRECIP_YEARS for mo in range(1, 13)]
+    ds = xr.Dataset(
+        {"precip": (("time", "lat", "lon"), data[:, ::-1])},
+        coords={"time": np.array(months, "datetime64[ns]"), "lat": lat[::-1], "lon": lon},
+    )
+    ds["precip"].attrs = {"long_name": "monthly precipitation total", "units": "mm"}
+    ds["lat"].attrs = {"standard_name": "latitude", "units": "degrees_north", "axis": "Y"}
+    ds["lon"].attrs = {"standard_name": "longitude", "units": "degrees_east", "axis": "X"}
+    ds["time"].attrs = {"standard_name": "time", "axis": "T"}
+    ds.attrs = {
+        "title": "ldnkit demo: synthetic monthly precipitation with planted droughts",
+        "source": "ldnkit.demo.build_demo_inputs (synthetic, not observations)",
+        "Conventions": "CF-1.8",
+    }
+    ds = ds.rio.write_crs(CRS)
+    ds["precip"].attrs["grid_mapping"] = "spatial_ref"  # rioxarray only links x/y-named dims
+    side = min(rows, 64)
+    encoding = {
+        "precip": {
+            "dtype": "float32",
+            "zlib": True,
+            "complevel": 4,
+            "shuffle": True,
+            "chunksizes": (t, side, side),  # whole series per block, as SPI reads it
+            "_FillValue": np.float32(np.nan),
+        },
+        "time": {"units": "days since 1981-01-01", "calendar": "standard", "dtype": "int32"},
+        "lat": {"_FillValue": None},
+        "lon": {"_FillValue": None},
+    }
+    if path.exists():
+        path.unlink()
+    ds.to_netcdf(path, encoding=encoding, engine="netcdf4", format="NETCDF4")
 
 
 def _write_gpkg(path: Path, names: list[str], geoms: list[Polygon], layer: str) -> None:
@@ -616,6 +882,19 @@ def _config(output: Path) -> dict:
                 {"name": REPORTING_2, "start": 2016, "end": 2023},
             ],
         },
+        "drought": {
+            "precipitation": {"path": PRECIP_FILE, "variable": "precip", "units": "mm"},
+            # the defaults, written out so the config documents them
+            "method": {"index": "spi", "scale": 12, "reference": [1981, 2010]},
+            "years": [2000, 2023],
+            "period_length": DROUGHT_PERIOD[1],
+            "period_start": DROUGHT_PERIOD[0],
+            "population": {
+                **{sex: {y: f"population_{sex}_{y}.tif" for y in POP_YEARS} for sex in _SEXES},
+                "units": "count",
+            },
+            "vulnerability": {"table": DVI_FILE},
+        },
         # Several blocks even at the default size, so the demo exercises block-wise work.
         "compute": {"chunk_size": 256},
     }
@@ -633,6 +912,14 @@ def build_demo_inputs(
     South; they tile the area of interest), ``area_of_interest.gpkg`` and ``config.yaml`` (baseline
     2000-2015, reporting 2016-2019 and 2016-2023, default methods, ``output`` = ``output`` or
     ``folder/run``). Grid: EPSG:4326, ``size`` x ``size`` pixels of 0.0025°, upper-left 36.0 E 0.5 S.
+
+    For drought (the config's ``drought:`` section: SPI-12 with reference 1981-2010, years
+    2000-2023): ``precipitation_monthly.nc`` (variable ``precip``, float32 mm, monthly 1981-01 to
+    2023-12, on 0.01° cells = 4 x 4 pixels, CF grid mapping EPSG:4326, latitude ascending; planted
+    droughts: all of 2009 at 35 % of normal rainfall everywhere, 2016 at 45 % in the southern
+    half), ``population_{total,female,male}_{2000,2010,2020}.tif`` (float32 persons per pixel on
+    0.00125° pixels, female + male = total exactly) and ``dvi_factors.csv`` (6 vulnerability
+    factors 2000-2023, literacy also by sex).
 
     Deterministic: the same ``size`` and ``seed`` give the same files byte for byte.
 
@@ -661,6 +948,20 @@ def build_demo_inputs(
     files["regions"] = folder / "regions.gpkg"
     _write_gpkg(files["regions"], [n for n, _ in land.regions], [g for _, g in land.regions], "regions")
 
+    # Drought (SO 3): precipitation on a coarser grid, population on a finer one, a factor table.
+    drought_transform, droughts = _droughts(int(size), land.aoi)
+    files["precipitation"] = folder / PRECIP_FILE
+    _write_precipitation(files["precipitation"], _precipitation(int(size), int(seed)), drought_transform)
+    step = PIXEL_SIZE / POP_SPLIT
+    pop_transform = Affine(step, 0.0, ORIGIN[0], 0.0, -step, ORIGIN[1])
+    for year, layers in _population(land, int(size), int(seed)).items():
+        for sex, counts in zip(_SEXES, layers, strict=True):
+            key = f"population_{sex}_{year}"
+            files[key] = folder / f"{key}.tif"
+            _write_tif(files[key], counts, pop_transform, float("nan"), [str(year)])
+    files["dvi"] = folder / DVI_FILE
+    _dvi_factors(int(seed)).to_csv(files["dvi"], index=False, lineterminator="\n")
+
     out = Path(output) if output is not None else folder / "run"
     config_path = folder / "config.yaml"
     text = "# ldnkit demo run: written by ldnkit.demo.build_demo_inputs\n"
@@ -668,15 +969,22 @@ def build_demo_inputs(
     config_path.write_text(text)
     files["config"] = config_path
     return DemoCase(
-        config_path, folder, land.processes, aoi=land.aoi_mask, transform=land.transform, crs=CRS, files=files
+        config_path,
+        folder,
+        land.processes,
+        aoi=land.aoi_mask,
+        transform=land.transform,
+        crs=CRS,
+        files=files,
+        droughts=droughts,
+        drought_transform=drought_transform,
     )
 
 
 # --- evaluation -------------------------------------------------------------------------------------------
-def _read_layer(path: Path, case: DemoCase, shape: tuple[int, int]) -> np.ndarray:
-    """A written int16 layer, read on the demo grid (pixels it does not cover are NODATA)."""
+def _read_layer(path: Path, t: Affine, shape: tuple[int, int]) -> np.ndarray:
+    """A written int16 layer, read on the grid ``t``, ``shape`` (pixels it does not cover are NODATA)."""
     with rasterio.open(path) as src:
-        t = case.transform
         if not (
             math.isclose(src.transform.a, t.a, rel_tol=1e-9)
             and math.isclose(src.transform.e, t.e, rel_tol=1e-9)
@@ -707,7 +1015,9 @@ def evaluate_demo(run_dir: Path, case: DemoCase) -> pd.DataFrame:
     (process, period, layer): ``process``, ``period``, ``layer``, ``expected`` (the accepted codes,
     e.g. "-1" or "1, 2"), ``pixels`` (pixels checked) and ``recovered`` (% of them with an accepted
     code; NaN if the layer file is missing). Pixels outside the area of interest or with no data
-    count as not recovered.
+    count as not recovered. Then one row per planted drought (layer ``drought_class``, period the
+    year or multi-year period), read from ``run_dir/layers/drought/drought_class_<label>.tif`` on
+    the precipitation grid; its pixels are precipitation cells.
     """
     run_dir = Path(run_dir)
     shape = case.processes[0].mask.shape
@@ -717,7 +1027,7 @@ def evaluate_demo(run_dir: Path, case: DemoCase) -> pd.DataFrame:
     def layer(period: str, name: str) -> np.ndarray | None:
         if (period, name) not in cache:
             path = run_dir / "layers" / period / f"{name}.tif"
-            cache[(period, name)] = _read_layer(path, case, shape) if path.exists() else None
+            cache[(period, name)] = _read_layer(path, case.transform, shape) if path.exists() else None
         return cache[(period, name)]
 
     rows = []
@@ -748,6 +1058,26 @@ def evaluate_demo(run_dir: Path, case: DemoCase) -> pd.DataFrame:
                     "condition": note,
                 }
             )
+    folder = run_dir / "layers" / "drought"
+    for d in case.droughts:
+        path = folder / f"drought_class_{d.label}.tif"
+        pixels = int(d.mask.sum())
+        if not path.exists() or pixels == 0 or case.drought_transform is None:
+            share = float("nan")
+        else:
+            values = _read_layer(path, case.drought_transform, d.mask.shape)
+            share = 100.0 * int((d.mask & np.isin(values, d.expected)).sum()) / pixels
+        rows.append(
+            {
+                "process": d.name,
+                "period": d.label,
+                "layer": "drought_class",
+                "expected": ", ".join(str(c) for c in d.expected),
+                "pixels": pixels,
+                "recovered": share,
+                "condition": "",
+            }
+        )
     return pd.DataFrame(
         rows, columns=["process", "period", "layer", "expected", "pixels", "recovered", "condition"]
     )

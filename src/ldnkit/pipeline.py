@@ -13,7 +13,7 @@ import json
 import platform
 import time
 from collections.abc import Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 
 import dask
 import numpy as np
+import rasterio
 import xarray as xr
 
 from . import __version__, codes
@@ -35,7 +36,7 @@ from .io import raster as rio_io
 from .io import vector as vec_io
 from .periods import PeriodPlan, plan_periods
 from .progress import Feedback
-from .tables import PeriodLayers, TableInputs, compute_tables, tables_to_json, write_xlsx
+from .tables import AOI_SCOPE, PeriodLayers, TableInputs, compute_tables, tables_to_json, write_xlsx
 
 #: Layers written for every period (categorical unless listed in FLOAT_LAYERS), in this order.
 PERIOD_LAYERS = (
@@ -126,6 +127,8 @@ def _scheduler(name: str, workers: int | None):
                 "check the address and that the cluster is running",
             ) from None
         try:
+            with suppress(Exception):  # workers that cannot run it keep GDAL's default
+                client.run(_gdal_cache)
             with dask.config.set(scheduler=client):
                 yield True
         finally:
@@ -134,8 +137,44 @@ def _scheduler(name: str, workers: int | None):
     opts: dict[str, Any] = {"scheduler": name}
     if workers:
         opts["num_workers"] = workers
-    with dask.config.set(**opts):
-        yield False
+    if name != "processes":
+        with dask.config.set(**opts):
+            yield False
+        return
+    # One pool of worker processes for the whole run: dask would otherwise start (spawn) a new
+    # pool, re-importing ldnkit in every process, for each of the run's dask computations.
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    from dask.multiprocessing import get_context, initialize_worker_process
+
+    os.environ.setdefault("PYTHONHASHSEED", "6640")  # what dask sets: consistent hashing in workers
+    init = partial(initialize_worker_process, user_initializer=_gdal_cache)
+    with ProcessPoolExecutor(workers or os.cpu_count(), mp_context=get_context(), initializer=init) as pool:
+        with dask.config.set(**opts, pool=pool):
+            yield False
+
+
+#: GDAL block cache per process (MB) unless GDAL_CACHEMAX is set: GDAL's default, 5 % of the RAM,
+#: would hold up to 1.2 GB of tiles on a 24 GB machine; block-aligned windowed reads and writes
+#: need little (reads of a 24-band 1024x1024 window are as fast with 32 MB).
+GDAL_CACHE_MB = 256
+
+
+def _gdal_cache_bytes() -> int | None:
+    import os
+
+    return None if os.environ.get("GDAL_CACHEMAX") else GDAL_CACHE_MB * 2**20
+
+
+def _gdal_cache() -> None:
+    """Set GDAL's block cache of this (worker) process, unless GDAL_CACHEMAX is set."""
+    nbytes = _gdal_cache_bytes()
+    if nbytes:
+        from rasterio._env import set_gdal_config
+
+        set_gdal_config("GDAL_CACHEMAX", nbytes)
 
 
 def _need_file(cfg: RunConfig, path: Path, key: str) -> Path:
@@ -252,9 +291,28 @@ def run(
     out = cfg.resolve(cfg.output)
     if out.exists() and not cfg.overwrite:
         raise ConfigError("output", f"{out} already exists", "choose another folder or set overwrite: true")
-    with _scheduler(cfg.compute.scheduler, cfg.compute.workers) as distributed:
+    cache = _gdal_cache_bytes()
+    gdal_env = rasterio.Env(GDAL_CACHEMAX=cache) if cache else rasterio.Env()
+    with gdal_env, _scheduler(cfg.compute.scheduler, cfg.compute.workers) as distributed:
+        fb.distributed = distributed
         with rio_io.atomic_output_dir(out, overwrite=cfg.overwrite) as tmp:
-            result = _run_into(cfg, tmp, fb, distributed)
+            if cfg.inputs is not None:
+                result = _run_into(cfg, tmp, fb, distributed)
+            else:
+                result = Result(output=tmp, layers={}, tables={}, summary=_summary_head(cfg))
+            if cfg.drought is not None:
+                from .drought_pipeline import run_drought
+
+                t_d = time.perf_counter()
+                drought = run_drought(cfg, tmp, fb, distributed)
+                result.layers.update(drought.layers)
+                result.tables.setdefault(AOI_SCOPE, {}).update(drought.tables)
+                result.summary["drought"] = drought.summary
+                result.summary.setdefault("timings_s", {})["drought"] = time.perf_counter() - t_d
+            result.summary["tables"] = tables_to_json(result.tables)
+            if result.tables:
+                write_xlsx(result.tables, tmp / "tables.xlsx")
+            (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, default=str))
     result.output = out
     result.layers = {k: out / v.relative_to(tmp) for k, v in result.layers.items()}
     result.wall_time = time.perf_counter() - t0
@@ -317,7 +375,9 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         nd = raw.rio.nodata if raw.rio.nodata is not None else raw.attrs.get("_FillValue")
         if nd is not None and nd not in lc_nodata:
             lc_nodata.append(nd)
-    unmapped = dask.compute({y: _unmapped_lazy(r, nesting, lc_nodata) for y, r in raw_maps.items()})[0]
+    # block by block, every map in one computation
+    lazy = {y: lcmod.unmapped_codes(r, nesting, lc_nodata, compute=False) for y, r in raw_maps.items()}
+    unmapped = dask.compute(lazy)[0]
     for year, bad in unmapped.items():
         if len(bad):
             shown = ", ".join(str(int(c)) for c in list(bad)[:10])
@@ -361,6 +421,10 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
             "add a land-cover map for the SOC reference year",
         )
     lc_annual = lcmod.annual_land_cover(maps, lc_years)
+    # SOC: the maps themselves (carried forward in the kernel, never stacked per year), and only
+    # the years the periods and tables use
+    soc_maps = {y: m for y, m in maps.items() if y <= last_needed}
+    soc_years = sorted({y for p in plans for y in p.land_cover})
 
     cz = cfg.inputs.climate_zones
     if cz.path is not None:
@@ -369,23 +433,25 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         zones = _as_int16(loader.categorical(cz.path, czk, grid).squeeze(drop=True))
         soc_annual = socmod.soc_stock(
             soc_ref,
-            lc_annual,
+            soc_maps,
             climate_zone=zones,
             reference_year=soc_year,
             management_factor=cfg.methods.soc.management_factor,
             input_factor=cfg.methods.soc.input_factor,
             years_to_equilibrium=cfg.methods.soc.years_to_equilibrium,
+            years=soc_years,
         )
     else:
         zones = None
         soc_annual = socmod.soc_stock(
             soc_ref,
-            lc_annual,
+            soc_maps,
             flu_class=codes.FLU_CLASS_NAMES[cz.zone],
             reference_year=soc_year,
             management_factor=cfg.methods.soc.management_factor,
             input_factor=cfg.methods.soc.input_factor,
             years_to_equilibrium=cfg.methods.soc.years_to_equilibrium,
+            years=soc_years,
         )
 
     # ---- area of interest and regions -----------------------------------------------------------
@@ -430,11 +496,24 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
             regional[k] = rm.matrix
     timings["prepare"] = time.perf_counter() - t
 
-    # ---- the layers of every period -----------------------------------------------------------------
+    # ---- performance: mean of each window and units, in one pass over the vegetation index ---------
+    t = time.perf_counter()
+    perf_inputs = {}
+    if vi is not None and any(not p.external_lpd for p in plans):
+
+        def units_of(plan: PeriodPlan) -> xr.DataArray:
+            pf = cfg.methods.performance
+            return _units(pf.units, plan.performance[1], maps, zones, cfg, loader, grid)
+
+        with fb.stage("Mean productivity", pixels=grid.width * grid.height, distributed=distributed):
+            perf_inputs = _performance_inputs(vi, plans, units_of, grid, scratch, chunks)
+    timings["performance_means"] = time.perf_counter() - t
+
+    # ---- the layers of every period (lazy, except the performance unit percentiles) -------------------
+    t = time.perf_counter()
     layers: dict[str, xr.DataArray] = {}
     baseline_sdg = None
     mth = cfg.methods
-    units_cache: dict[int, xr.DataArray] = {}
     for plan in plans:
         pl: dict[str, xr.DataArray] = {}
         if plan.external_lpd:
@@ -445,9 +524,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
             pl["lpd"] = prod.external_lpd(ext_layer, legend=ext.legend)
         else:
             window = vi.sel(year=slice(*plan.trend))
-            pl.update(
-                _productivity_layers(window, vi, plan, mth, maps, zones, units_cache, cfg, loader, grid)
-            )
+            pl.update(_productivity_layers(window, vi, plan, mth, grid, perf_inputs, fb))
         pl["productivity_degradation"] = prod.lpd_degradation(pl["lpd"])
         lc_i, lc_f = lc_annual.sel(year=plan.land_cover[0]), lc_annual.sel(year=plan.land_cover[1])
         pl["land_cover_transition"] = lcmod.land_cover_transition(lc_i, lc_f)
@@ -479,6 +556,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
             if name in pl:
                 layers[f"{plan.name}/{name}"] = _mask(pl[name], inside)
 
+    timings["unit_percentiles"] = time.perf_counter() - t
     table_years = sorted({y for p in plans for y in p.land_cover})
     for y in table_years:
         layers[f"land_cover/land_cover_{y}"] = _mask(lc_annual.sel(year=y, drop=True), inside)
@@ -553,15 +631,10 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     )
     with fb.stage("Area tables", pixels=grid.width * grid.height, distributed=distributed):
         tables = compute_tables(tin)
-    write_xlsx(tables, tmp / "tables.xlsx")
     timings["tables"] = time.perf_counter() - t
 
     # ---- summary ---------------------------------------------------------------------------------------
-    summary = {
-        "ldnkit_version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "title": cfg.title,
-        "python": platform.python_version(),
+    summary = _summary_head(cfg) | {
         "grid": {
             "crs": grid.crs.to_string(),
             "width": grid.width,
@@ -573,19 +646,27 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         "inputs": loader.inputs_used,
         "periods": [p.as_dict() for p in plans],
         "methods": _method_text(cfg),
-        "config": cfg.recorded(),
         "layers": {
             k: {"path": str(p.relative_to(tmp)), "attrs": _jsonable(layers[k].attrs)}
             for k, p in paths.items()
         },
-        "tables": tables_to_json(tables),
         "timings_s": timings,
     }
-    (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     import shutil
 
     shutil.rmtree(scratch, ignore_errors=True)
     return Result(output=tmp, layers=paths, tables=tables, summary=summary, periods=plans)
+
+
+def _summary_head(cfg: RunConfig) -> dict[str, Any]:
+    """The part of summary.json every run has: versions, time, the whole config with defaults."""
+    return {
+        "ldnkit_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "title": cfg.title,
+        "python": platform.python_version(),
+        "config": cfg.recorded(),
+    }
 
 
 def _crs_label(crs) -> str:
@@ -609,11 +690,58 @@ def _float(a: xr.DataArray) -> xr.DataArray:
     return a.astype("float32")
 
 
-def _unmapped_lazy(raw: xr.DataArray, nesting, nodata_values):
-    return dask.delayed(lcmod.unmapped_codes)(raw, nesting, nodata_values)
+def _nanmean_block(a: np.ndarray) -> np.ndarray:
+    """float64 mean over the first (year) axis of the finite values (NaN if none), summed year by
+    year: the same order, hence the same bits, as performance's own mean."""
+    total = np.zeros(a.shape[1:], np.float64)
+    count = np.zeros(a.shape[1:], np.uint16)
+    for i in range(a.shape[0]):
+        v = a[i]
+        ok = np.isfinite(v)
+        np.add(total, v, out=total, where=ok)
+        count += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
 
 
-def _productivity_layers(window, vi, plan, mth, maps, zones, units_cache, cfg, loader, grid):
+def _performance_inputs(
+    vi: xr.DataArray, plans: list[PeriodPlan], units_of, grid, scratch: Path, chunks: int
+) -> dict[str, tuple[xr.DataArray, xr.DataArray]]:
+    """Per period: the mean vegetation index of its performance window and its ecological units,
+    computed in ONE pass over the annual stack into scratch GeoTIFFs (means float64, so exact) and
+    reopened lazily.
+
+    Performance needs per-unit percentiles of the means over the whole extent before any pixel
+    can be classed: several histogram passes per period. Reading two small 2-D files in those
+    passes, and in the final one, instead of re-reading and re-averaging the stack (and re-warping
+    the climate zones) each time keeps the vegetation index to two reads per run."""
+    todo = [p for p in plans if not p.external_lpd]
+    items: dict[str, tuple[xr.DataArray, Path]] = {}
+    keys: dict[str, tuple[str, str]] = {}
+    for p in todo:
+        w = p.performance
+        key = f"mean_{w[0]}-{w[1]}"
+        if key not in items:
+            # map_blocks on the (year, y, x) blocks as read: apply_ufunc would first copy each
+            # block into (y, x, year) order
+            window = vi.sel(year=slice(*w)).transpose("year", "y", "x").data.rechunk({0: -1})
+            mean = window.map_blocks(_nanmean_block, drop_axis=0, dtype=np.float64)
+            items[key] = (grid.wrap(mean), scratch / f"{key}.tif")
+        units = units_of(p)
+        ukey = f"units_{units.data.name}"  # periods whose units are the same layer share them
+        if ukey not in items:
+            items[ukey] = (grid.wrap(units.data), scratch / f"units_{len(items)}.tif")
+        keys[p.name] = (key, ukey)
+    paths = dict(zip(items, rio_io.write_scratch(list(items.values())), strict=True))
+    out = {}
+    for p in todo:
+        mkey, ukey = keys[p.name]
+        mean = rio_io.open_layer(paths[mkey], chunks=chunks).expand_dims(year=[p.performance[1]])
+        out[p.name] = (mean, rio_io.open_layer(paths[ukey], chunks=chunks))
+    return out
+
+
+def _productivity_layers(window, vi, plan, mth, grid, perf_inputs, fb):
     """Trajectory, state, performance and LPD of one period."""
     out: dict[str, xr.DataArray] = {}
     tr = mth.trajectory
@@ -634,11 +762,14 @@ def _productivity_layers(window, vi, plan, mth, maps, zones, units_cache, cfg, l
         z_denominator=st.z_denominator,
     )
     pf = mth.performance
-    perf_window = vi.sel(year=slice(*plan.performance))
-    units = _units(pf.units, plan.performance[1], maps, zones, cfg, loader, grid)
-    perf = prod.performance(perf_window, units, threshold=pf.threshold, percentile=pf.percentile)
-    out["performance_ratio"] = perf["ratio"]
-    out["performance"] = perf["class"]
+    # The window's mean as a one-year stack: performance's NaN-aware mean of one value is that
+    # value, so the ratio is as from the whole window, whose years the attrs then record.
+    mean, units = perf_inputs[plan.name]
+    with fb.stage(f"Unit percentiles, {plan.name}", pixels=grid.width * grid.height):  # eager
+        perf = prod.performance(mean, units, threshold=pf.threshold, percentile=pf.percentile)
+    for name, key in (("performance_ratio", "ratio"), ("performance", "class")):
+        out[name] = perf[key]
+        out[name].attrs["years"] = [int(y) for y in plan.performance]
     out["lpd"] = prod.lpd(out["trajectory"], out["state"], out["performance"], table=mth.lpd.table)
     return out
 

@@ -14,6 +14,7 @@ from typing import Any
 import dask
 import numpy as np
 import xarray as xr
+from dask.delayed import Delayed
 
 from ldnkit import codes
 from ldnkit.errors import ConfigError, GridError, PeriodError
@@ -174,11 +175,14 @@ def unmapped_codes(
     raw: xr.DataArray,
     nesting: Mapping[int, Sequence[int]],
     nodata_values: Sequence = (),
-) -> list[int]:
+    compute: bool = True,
+) -> list[int] | Delayed:
     """Distinct raw codes of ``raw`` that the nesting does not list (computed, sorted).
 
     Evaluated block by block (one ``np.unique`` per chunk, then combined), so memory stays
-    bounded by the chunk size. An empty list means every valid pixel nests.
+    bounded by the chunk size. An empty list means every valid pixel nests. With
+    ``compute=False``, a ``dask.delayed`` giving the list, so several maps can be checked in one
+    ``dask.compute``.
 
     Example
     -------
@@ -190,9 +194,14 @@ def unmapped_codes(
     data = raw.data
     if isinstance(data, dask.array.Array):
         parts = [dask.delayed(_unmapped_block)(block, keys, nodata) for block in data.to_delayed().ravel()]
-        found = np.unique(np.concatenate(dask.compute(*parts)))
-    else:
-        found = _unmapped_block(np.asarray(data), keys, nodata)
+        found = dask.delayed(_merge_codes)(parts)
+        return found.compute() if compute else found
+    found = _merge_codes([_unmapped_block(np.asarray(data), keys, nodata)])
+    return found if compute else dask.delayed(found)
+
+
+def _merge_codes(parts: Sequence[np.ndarray]) -> list[int]:
+    found = np.unique(np.concatenate(parts)) if len(parts) else np.empty(0)
     return [int(v) if float(v).is_integer() else float(v) for v in found.tolist()]
 
 

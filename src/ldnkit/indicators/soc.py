@@ -7,14 +7,16 @@ classified with a relative-change threshold (default 10 %).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 
 from ldnkit import codes
 from ldnkit.errors import ConfigError, InputError, PeriodError
-from ldnkit.kernels.soc import soc_bookkeeping, soc_conversion_matrix
+from ldnkit.kernels.soc import soc_bookkeeping_layers, soc_conversion_matrix
 
 __all__ = [
     "soc_conversion_matrix",
@@ -85,10 +87,10 @@ def _classes16(a: np.ndarray) -> np.ndarray:
     return np.where(ok, a, codes.NODATA).astype(np.int16)
 
 
-def _stock_block(lc, ref, zone=None, *, f_scalar, fmg, fi, years):
-    # apply_ufunc moves the core "year" dim last; the kernel wants it first.
-    lc_t = np.ascontiguousarray(np.moveaxis(_classes16(lc), -1, 0))
-    shape = lc_t.shape[1:]
+def _stock_block(layers, ref, zone=None, *, f_scalar, fmg, fi, years, layer_of_year, out_slot, n_out):
+    """Blocks in natural (layer, y, x) / (y, x) order -> (n_out, y, x) stocks."""
+    lc = np.ascontiguousarray(_classes16(layers))
+    shape = lc.shape[1:]
     ref64 = np.ascontiguousarray(np.broadcast_to(np.asarray(ref, dtype=np.float64), shape))
     if zone is None:
         f = np.full(shape, f_scalar, dtype=np.float64)
@@ -97,19 +99,64 @@ def _stock_block(lc, ref, zone=None, *, f_scalar, fmg, fi, years):
         ok = np.isfinite(z) & (z >= 1) & (z <= 12) & (z == np.round(z))
         f = np.where(ok, _F_BY_ZONE[np.where(ok, z, 0).astype(np.intp)], np.nan)
         f = np.ascontiguousarray(np.broadcast_to(f, shape))
-    out = soc_bookkeeping(lc_t, ref64, f, fmg, fi, years)
-    return np.moveaxis(out, 0, -1)
+    return soc_bookkeeping_layers(lc, layer_of_year, out_slot, n_out, ref64, f, fmg, fi, years)
+
+
+def _land_cover_layers(
+    land_cover: xr.DataArray | Mapping[int, xr.DataArray], reference_year: int | None, years
+) -> tuple[xr.DataArray, list[int], np.ndarray, int]:
+    """(layers (layer, y, x), annual years, layer of each year, reference year): a stack gives
+    one layer per year; a {year: map} mapping each map once, carried forward to later years."""
+    if isinstance(land_cover, Mapping):
+        if not land_cover:
+            raise InputError("inputs.land_cover", "no land-cover map given", "give at least one map")
+        maps = {int(y): _drop_year(m) for y, m in land_cover.items()}
+        map_years = sorted(maps)
+        ref_year = map_years[0] if reference_year is None else int(reference_year)
+        if ref_year < map_years[0]:
+            raise PeriodError(
+                "inputs.soc",
+                f"the land cover has no map for the SOC reference year {ref_year} or earlier",
+                f"add land cover for {ref_year} (first map {map_years[0]})",
+            )
+        last = max(int(y) for y in years) if years else map_years[-1]
+        annual = list(range(ref_year, last + 1))
+        source = [max(m for m in map_years if m <= y) for y in annual]
+        used = sorted(set(source))
+        stack = xr.concat([maps[m] for m in used], dim="_layer", join="exact", coords="minimal")
+        layer_of_year = np.asarray([used.index(m) for m in source], dtype=np.int64)
+        return stack, annual, layer_of_year, ref_year
+    if "year" not in land_cover.dims:
+        raise InputError("inputs.land_cover", "the land cover has no year dimension", "use annual_land_cover")
+    lc_years = [int(y) for y in land_cover["year"].values]
+    if reference_year is None:
+        reference_year = lc_years[0]
+    elif int(reference_year) not in lc_years:
+        raise PeriodError(
+            "inputs.soc",
+            f"the land cover has no map for the SOC reference year {reference_year}",
+            f"add land cover for {reference_year} (years available {lc_years[0]}-{lc_years[-1]})",
+        )
+    annual = [y for y in lc_years if y >= int(reference_year)]
+    stack = land_cover.sel(year=annual).rename(year="_layer").drop_vars("_layer", errors="ignore")
+    return stack, annual, np.arange(len(annual), dtype=np.int64), int(reference_year)
+
+
+def _drop_year(m: xr.DataArray) -> xr.DataArray:
+    m = m.drop_vars([c for c in ("year", "band") if c in m.coords])
+    return m.squeeze("band", drop=True) if "band" in m.dims else m
 
 
 def soc_stock(
     reference: xr.DataArray,
-    land_cover: xr.DataArray,
+    land_cover: xr.DataArray | Mapping[int, xr.DataArray],
     climate_zone: xr.DataArray | None = None,
     flu_class: int | str | None = None,
     reference_year: int | None = None,
     management_factor: Any = 1.0,
     input_factor: Any = 1.0,
     years_to_equilibrium: int = 20,
+    years: Sequence[int] | None = None,
 ) -> xr.DataArray:
     """Annual SOC stocks (t/ha) by Tier 1 bookkeeping on the land-cover history.
 
@@ -117,7 +164,9 @@ def soc_stock(
     ----------
     reference : (y, x) SOC stock in t/ha (e.g. SoilGrids 0-30 cm) in the first year of
         ``land_cover`` (or in ``reference_year``); NaN or negative = missing.
-    land_cover : (year, y, x) annual UNCCD classes 1..7 (see ``annual_land_cover``).
+    land_cover : (year, y, x) annual UNCCD classes 1..7 (see ``annual_land_cover``), or a
+        mapping ``{year: (y, x) map}`` whose maps are carried forward to the years after them
+        (the same history as ``annual_land_cover(maps, ...)``, cheaper: each map is read once).
     climate_zone : (y, x) IPCC climate-zone raster, codes 1..12 (0 / NODATA = missing), mapped
         per pixel to the cropland factor f (0.80 / 0.69 / 0.58 / 0.48 / 0.64).
     flu_class : instead of ``climate_zone``, one F_LU class for every pixel: 1..5 or a name of
@@ -127,6 +176,8 @@ def soc_stock(
     management_factor, input_factor : F_MG and F_I, one number or a 7x7 matrix (rows initial,
         columns final class), multiplied into F_LU at each transition. Default 1.
     years_to_equilibrium : years over which a transition's change is spread (IPCC D = 20).
+    years : the years to return (default: every year from the reference year to the last
+        land-cover year); the bookkeeping still runs year by year.
 
     Returns
     -------
@@ -140,11 +191,10 @@ def soc_stock(
     -------
     >>> soc = soc_stock(soilgrids, lc, climate_zone=ipcc_zones)
     >>> soc_degradation(soc.sel(year=2015), soc.sel(year=2023))
+    >>> soc_stock(soilgrids, {2000: lc2000, 2015: lc2015}, flu_class=4, years=[2000, 2015, 2023])
     """
-    if "year" not in land_cover.dims:
-        raise InputError("inputs.land_cover", "the land cover has no year dimension", "use annual_land_cover")
-    years = int(years_to_equilibrium)
-    if years != years_to_equilibrium or years < 1:
+    steps = int(years_to_equilibrium)
+    if steps != years_to_equilibrium or steps < 1:
         raise ConfigError(
             "methods.soc.years_to_equilibrium",
             f"{years_to_equilibrium!r} is not a positive whole number of years",
@@ -157,34 +207,42 @@ def soc_stock(
         )
     fmg, fmg_rec = _factor_matrix(management_factor, "methods.soc.management_factor")
     fi, fi_rec = _factor_matrix(input_factor, "methods.soc.input_factor")
-
-    lc_years = [int(y) for y in land_cover["year"].values]
-    if reference_year is None:
-        reference_year = lc_years[0]
-    elif int(reference_year) not in lc_years:
+    stack, annual, layer_of_year, reference_year = _land_cover_layers(land_cover, reference_year, years)
+    out_years = annual if years is None else sorted({int(y) for y in years})
+    missing = sorted(set(out_years) - set(annual))
+    if missing:
         raise PeriodError(
-            "inputs.soc",
-            f"the land cover has no map for the SOC reference year {reference_year}",
-            f"add land cover for {reference_year} (years available {lc_years[0]}-{lc_years[-1]})",
+            "soc_stock(years)",
+            f"asks for year(s) {missing} outside the land-cover years {annual[0]}-{annual[-1]}",
+            "ask for years from the reference year to the last land-cover year",
         )
-    reference_year = int(reference_year)
-    lc = land_cover.sel(year=[y for y in lc_years if y >= reference_year])
-    if lc.chunks is not None:
-        lc = lc.chunk({"year": -1})  # the bookkeeping runs along the whole time axis
+    out_slot = np.full(len(annual), -1, dtype=np.int64)
+    for k, y in enumerate(out_years):
+        out_slot[annual.index(y)] = k
 
     attrs: dict[str, Any] = {
         "method": "ipcc_tier1_bookkeeping",
         "units": "t/ha",
         "reference_year": reference_year,
-        "years_to_equilibrium": years,
+        "years_to_equilibrium": steps,
         "management_factor": fmg_rec,
         "input_factor": fi_rec,
         "conversion_matrix": "methodology 1.6 (Trends.Earth soc_change_factor_for_land_use)",
         "rule": "trends_earth_soc: d=(S-S*F_LU*F_MG*F_I)/D at each transition, "
         "applied D years from the transition year, reset by a new transition",
     }
-    kwargs: dict[str, Any] = {"fmg": fmg, "fi": fi, "years": years, "f_scalar": np.nan}
-    inputs = [lc, reference]
+    kwargs: dict[str, Any] = {
+        "fmg": fmg,
+        "fi": fi,
+        "years": steps,
+        "f_scalar": np.nan,
+        "layer_of_year": layer_of_year,
+        "out_slot": out_slot,
+        "n_out": len(out_years),
+    }
+    spatial = [d for d in stack.dims if d != "_layer"]
+    template = stack.isel(_layer=0, drop=True)
+    inputs = [reference]
     if climate_zone is not None:
         inputs.append(climate_zone)
         attrs["climate_source"] = "per_pixel_climate_zones"
@@ -192,18 +250,30 @@ def soc_stock(
         cls, f = _flu_class_f(flu_class)  # type: ignore[arg-type]
         kwargs["f_scalar"] = f
         attrs.update(climate_source="flu_class", flu_class=cls, f=f)
-
-    out = xr.apply_ufunc(
-        _stock_block,
-        *inputs,
-        input_core_dims=[["year"]] + [[]] * (len(inputs) - 1),
-        output_core_dims=[["year"]],
-        kwargs=kwargs,
-        dask="parallelized",
-        output_dtypes=[np.float32],
-        keep_attrs="drop_conflicts",  # keeps the CRS attrs of spatial_ref
-    )
-    out = out.transpose("year", ...).rename("soc")
+    # the 2-D inputs on the land cover's grid (coordinates must match exactly), in its dim order
+    aligned = xr.align(template, *inputs, join="exact")[1:]
+    planes = [a.broadcast_like(template).transpose(*spatial) for a in aligned]
+    stack = stack.transpose("_layer", *spatial)
+    if any(isinstance(a.data, da.Array) for a in [stack, *planes]):
+        # blockwise on (layer, y, x) as stored: no transposes, the layer axis joined per block
+        idx = "".join("abcdefgh"[: len(spatial)])
+        args: list[Any] = [stack.data, "l" + idx]
+        for a in planes:
+            args += [a.data, idx]
+        data = da.blockwise(
+            _stock_block,
+            "t" + idx,
+            *args,
+            new_axes={"t": len(out_years)},
+            concatenate=True,
+            dtype=np.float32,
+            meta=np.empty((0,) * (len(spatial) + 1), np.float32),
+            **kwargs,
+        )
+    else:
+        data = _stock_block(stack.values, *(a.values for a in planes), **kwargs)
+    coords = {k: v for k, v in template.coords.items() if set(v.dims) <= set(spatial)}
+    out = xr.DataArray(data, dims=("year", *spatial), coords={"year": out_years, **coords}, name="soc")
     out.attrs = attrs
     return out
 

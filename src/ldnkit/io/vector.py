@@ -118,8 +118,16 @@ def _rasterize_block(
 ) -> np.ndarray:
     if len(idx) == 0:
         return np.full(block.shape, fill, dtype=dtype)
+    # Clip to the block plus a 2-pixel margin first: rasterize walks every vertex of a geometry in
+    # Python, and a country outline has thousands; inside the block the outline is unchanged.
+    rx, ry = block.res
+    left, bottom, right, top = block.bounds
+    clipped = shapely.clip_by_rect(geoms[idx], left - 2 * rx, bottom - 2 * ry, right + 2 * rx, top + 2 * ry)
+    keep = ~shapely.is_empty(clipped)
+    if not keep.any():
+        return np.full(block.shape, fill, dtype=dtype)
     return rasterio.features.rasterize(
-        zip(geoms[idx], vals[idx], strict=True),
+        zip(clipped[keep], vals[idx][keep], strict=True),
         out_shape=block.shape,
         transform=block.transform,
         fill=fill,

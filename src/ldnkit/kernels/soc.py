@@ -89,20 +89,47 @@ def soc_bookkeeping(
     missing reference or climate gives NaN for every year; a missing class gives NaN from that
     year on (the transition history is unknown after it).
     """
-    n_years, ny, nx = lc.shape
-    out = np.full((n_years, ny, nx), np.nan, dtype=np.float32)
+    n = lc.shape[0]
+    return soc_bookkeeping_layers(
+        lc, np.arange(n), np.arange(n), n, reference, f, fmg, fi, years_to_equilibrium
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def soc_bookkeeping_layers(
+    layers: np.ndarray,
+    layer_of_year: np.ndarray,
+    out_slot: np.ndarray,
+    n_out: int,
+    reference: np.ndarray,
+    f: np.ndarray,
+    fmg: np.ndarray,
+    fi: np.ndarray,
+    years_to_equilibrium: int,
+) -> np.ndarray:
+    """:func:`soc_bookkeeping` on land cover given as a few maps, returning only some years.
+
+    ``layers`` (n_layers, y, x) holds each distinct land-cover map once; the class of year ``t``
+    (0-based from the reference year) is ``layers[layer_of_year[t]]`` — maps carried forward over
+    many years are not repeated. The stock of year ``t`` goes to ``out[out_slot[t]]`` when
+    ``out_slot[t] >= 0``; the result is float32 (n_out, y, x), NaN where not written.
+    """
+    n_years = layer_of_year.shape[0]
+    _, ny, nx = layers.shape
+    out = np.full((n_out, ny, nx), np.nan, dtype=np.float32)
     for r in range(ny):
         for c in range(nx):
             stock = reference[r, c]
             fp = f[r, c]
-            prev = lc[0, r, c]
+            prev = layers[layer_of_year[0], r, c]
             if not (stock >= 0.0) or not (fp > 0.0) or prev < 1 or prev > 7:
                 continue  # comparisons with NaN are False, so NaN lands here
-            out[0, r, c] = stock
+            if out_slot[0] >= 0:
+                out[out_slot[0], r, c] = stock
             delta = 0.0
             left = 0
             for t in range(1, n_years):
-                cur = lc[t, r, c]
+                cur = layers[layer_of_year[t], r, c]
                 if cur < 1 or cur > 7:
                     break
                 if cur != prev:
@@ -112,6 +139,7 @@ def soc_bookkeeping(
                 if left > 0:
                     stock -= delta
                     left -= 1
-                out[t, r, c] = stock
+                if out_slot[t] >= 0:
+                    out[out_slot[t], r, c] = stock
                 prev = cur
     return out

@@ -1,0 +1,167 @@
+"""The drought part of a run (SO 3) end to end: its layers against an independent SPI, its tables,
+the drought-only command, and its bad inputs."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+import yaml
+from typer.testing import CliRunner
+
+from ldnkit.cli import app
+from ldnkit.demo import build_demo_inputs
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def small_inputs(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("drought") / "inputs"
+    build_demo_inputs(folder, size=100)
+    return folder
+
+
+@pytest.fixture
+def case(small_inputs, tmp_path):
+    inputs = tmp_path / "inputs"
+    shutil.copytree(small_inputs, inputs)
+    cfg = yaml.safe_load((inputs / "config.yaml").read_text())
+    cfg["output"] = str(tmp_path / "run")
+    return inputs, cfg
+
+
+def _invoke(command: str, inputs: Path, cfg: dict):
+    path = inputs / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return runner.invoke(app, [command, str(path), "--quiet"])
+
+
+@pytest.fixture(scope="module")
+def drought_run(small_inputs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("drought_run")
+    cfg = yaml.safe_load((small_inputs / "config.yaml").read_text())
+    cfg["output"] = str(out / "run")
+    # relative paths resolve against the config's folder: write it beside the inputs
+    path = small_inputs / "drought_only.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = runner.invoke(app, ["drought", str(path), "--quiet"])
+    assert res.exit_code == 0, res.output
+    return out / "run"
+
+
+def test_drought_only_run_writes_so3_and_no_so1(drought_run):
+    import json
+
+    summary = json.loads((drought_run / "summary.json").read_text())
+    tables = summary["tables"]["Area of interest"]
+    assert {"SO3-1.T1", "SO3-1.T2", "SO3-2.T1", "SO3-2.T2", "SO3-2.T3", "SO3-3.T1"} <= set(tables)
+    assert not any(t.startswith("SO1") for t in tables)
+    assert summary["drought"]["method"]["scale"] == 12
+    assert summary["drought"]["boundaries"] == "unccd"
+    assert (drought_run / "layers" / "drought" / "drought_class_2008-2011.tif").is_file()
+    # SO3-1.T2: % under drought = km² under drought / land km², and every class row adds up to land
+    for rec in tables["SO3-1.T2"]["records"]:
+        assert rec["% of land under drought"] == pytest.approx(
+            100 * rec["Area under drought (km²)"] / rec["Total land area (km²)"]
+        )
+    # SO3-2.T1: female + male = total population exposed, per year and class
+    t1, t2, t3 = (tables[f"SO3-2.T{i}"]["records"] for i in (1, 2, 3))
+    for a, f, m in zip(t1, t2, t3, strict=True):
+        assert a["Population (persons)"] == pytest.approx(
+            f["Population (persons)"] + m["Population (persons)"], rel=1e-5, abs=1e-3
+        )
+
+
+def test_spi_layer_equals_climate_indices(small_inputs, drought_run):
+    """December SPI-12 written for 2009 equals climate-indices' SPI on the same cells."""
+    ci = pytest.importorskip("climate_indices")
+    from climate_indices import compute, indices
+
+    logging.getLogger("climate_indices").setLevel(logging.ERROR)
+    del ci
+    ds = xr.open_dataset(small_inputs / "precipitation_monthly.nc")
+    precip = ds["precip"].load()
+    lat = [d for d in precip.dims if d != "time"][0]
+    lon = [d for d in precip.dims if d not in ("time", lat)][0]
+    precip = precip.sortby(lat, ascending=False)  # north-up like the written layers
+    first_year = int(precip["time"].dt.year[0])
+    with rasterio.open(drought_run / "layers" / "drought" / "spi_2009.tif") as src:
+        written = src.read(1)
+    rng = np.random.default_rng(1)
+    cells = rng.integers(0, min(written.shape), size=(25, 2))
+    months = np.flatnonzero((precip["time"].dt.year.values == 2009) & (precip["time"].dt.month.values == 12))[
+        0
+    ]
+    for r, c in cells:
+        series = precip.isel({lat: r, lon: c}).values.astype("float64")
+        ref = indices.spi(
+            series, 12, indices.Distribution.gamma, first_year, 1981, 2010, compute.Periodicity.monthly
+        )
+        if np.isfinite(written[r, c]):
+            assert written[r, c] == pytest.approx(np.clip(ref[months], -3.09, 3.09), abs=1e-5)
+
+
+def test_no_drought_section(case):
+    inputs, cfg = case
+    cfg.pop("drought")
+    res = _invoke("drought", inputs, cfg)
+    assert res.exit_code == 2 and "drought" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def _assert_user_error(res, cfg, *needles):
+    out = Path(cfg["output"])
+    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for n in needles:
+        assert n in err, (n, err)
+    assert not out.exists() and not list(out.parent.glob(f".{out.name}*"))
+
+
+def test_negative_precipitation(case):
+    inputs, cfg = case
+    path = inputs / "precipitation_monthly.nc"
+    ds = xr.open_dataset(path).load()
+    ds.close()
+    ds["precip"][5, 3, 3] = -4.0
+    path.unlink()
+    ds.to_netcdf(path)
+    _assert_user_error(_invoke("drought", inputs, cfg), cfg, "negative")
+
+
+def test_reference_period_outside_the_data(case):
+    inputs, cfg = case
+    cfg["drought"]["method"]["reference"] = [1951, 1980]
+    _assert_user_error(_invoke("drought", inputs, cfg), cfg, "1951")
+
+
+def test_population_that_does_not_overlap(case):
+    inputs, cfg = case
+    for path in inputs.glob("population_*.tif"):
+        with rasterio.open(path) as src:
+            profile, data = src.profile, src.read()
+        t = profile["transform"]
+        profile["transform"] = rasterio.Affine(t.a, t.b, t.c + 40.0, t.d, t.e, t.f)
+        path.unlink()
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data)
+    _assert_user_error(_invoke("drought", inputs, cfg), cfg, "overlap")
+
+
+def test_population_years_on_different_grids(case):
+    inputs, cfg = case
+    path = inputs / "population_total_2010.tif"
+    with rasterio.open(path) as src:
+        profile, data = src.profile, src.read()
+    t = profile["transform"]
+    profile["transform"] = rasterio.Affine(t.a, t.b, t.c + t.a * 3, t.d, t.e, t.f)
+    path.unlink()
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    _assert_user_error(_invoke("drought", inputs, cfg), cfg, "population.total.2010", "grid")
