@@ -106,6 +106,10 @@ def test_public_api_is_exported():
         "status",
         "cell_area",
         "run",
+        "spi",
+        "spei",
+        "annual_spi",
+        "drought_class",
     ):
         assert callable(getattr(ldnkit, name)), name
 

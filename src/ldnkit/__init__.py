@@ -7,10 +7,12 @@ __version__ = "0.1.0"
 
 from .area import cell_area  # noqa: E402
 from .errors import ConfigError, InputError, LdnError  # noqa: E402
+from .indicators.drought import drought_class  # noqa: E402
 from .indicators.land_cover import land_cover_degradation  # noqa: E402
 from .indicators.productivity import lpd, trend  # noqa: E402
 from .indicators.sdg import one_out_all_out, status  # noqa: E402
 from .indicators.soc import soc_degradation  # noqa: E402
+from .indicators.spi import annual_spi, spei, spi  # noqa: E402
 
 
 def run(config, **kwargs):
@@ -22,6 +24,10 @@ def run(config, **kwargs):
 
 __all__ = [
     "__version__",
+    "annual_spi",
+    "drought_class",
+    "spei",
+    "spi",
     "cell_area",
     "ConfigError",
     "InputError",
