@@ -165,3 +165,48 @@ def test_population_years_on_different_grids(case):
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
     _assert_user_error(_invoke("drought", inputs, cfg), cfg, "population.total.2010", "grid")
+
+
+def test_gridded_vulnerability_map(case):
+    """Tier 3 DVI map from two factor rasters equals the min-max formula computed by hand."""
+    inputs, cfg = case
+    with rasterio.open(inputs / "population_total_2000.tif") as src:
+        profile = src.profile | {"count": 1, "dtype": "float32", "nodata": None}
+        shape = src.shape
+    rng = np.random.default_rng(7)
+    values = {}
+    for name in ("poverty", "literacy", "water"):
+        for year in (2010, 2020):
+            a = rng.uniform(5, 95, shape).astype("float32")
+            values[(name, year)] = a
+            with rasterio.open(inputs / f"{name}_{year}.tif", "w", **profile) as dst:
+                dst.write(a, 1)
+    spec = {
+        "poverty": ("economic", "positive"),
+        "literacy": ("social", "negative"),
+        "water": ("infrastructural", "negative"),
+    }
+    cfg["drought"]["vulnerability"] = {
+        "grids": {
+            n: {"component": c, "direction": d, "maps": {y: f"{n}_{y}.tif" for y in (2010, 2020)}}
+            for n, (c, d) in spec.items()
+        }
+    }
+    cfg["drought"].pop("population")
+    res = _invoke("drought", inputs, cfg)
+    assert res.exit_code == 0, res.output
+    out = Path(cfg["output"]) / "layers" / "drought"
+    for year in (2010, 2020):
+        comps = []
+        for n, (_, d) in spec.items():
+            both = np.stack([values[(n, 2010)], values[(n, 2020)]]).astype("float64")
+            f = (values[(n, year)] - both.min()) / (both.max() - both.min())
+            comps.append(f if d == "positive" else 1 - f)
+        expected = np.mean(comps, axis=0)
+        with rasterio.open(out / f"dvi_{year}.tif") as src:
+            got = src.read(1)
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+    import json
+
+    summary = json.loads((Path(cfg["output"]) / "summary.json").read_text())
+    assert "SO3-3.T1" in summary["tables"]["Area of interest"]

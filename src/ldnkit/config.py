@@ -300,12 +300,34 @@ class PopulationInput(_Strict):
     units: Literal["count", "density"]
 
 
-class VulnerabilityInput(_Strict):
-    """Drought vulnerability (SO 3-3): a factor table (CSV: factor, component, direction, year, value,
-    optional sex) and optional weights per factor."""
+class VulnerabilityGrid(_Strict):
+    """One gridded vulnerability factor (Tier 3): rasters per year (or one static raster)."""
 
-    table: Path
+    component: Literal["social", "economic", "infrastructural"]
+    direction: Literal["positive", "negative"]
+    maps: dict[int, Path] | None = None
+    path: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> VulnerabilityGrid:
+        if (self.maps is None) == (self.path is None):
+            raise ValueError("give exactly one of 'maps' (year: raster) or 'path' (one static raster)")
+        return self
+
+
+class VulnerabilityInput(_Strict):
+    """Drought vulnerability (SO 3-3): a national factor table (CSV: factor, component, direction, year,
+    value, optional sex) and/or gridded factors (Tier 3, giving a DVI map); optional weights per factor."""
+
+    table: Path | None = None
+    grids: dict[str, VulnerabilityGrid] | None = None
     weights: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> VulnerabilityInput:
+        if self.table is None and not self.grids:
+            raise ValueError("give a factor 'table' (CSV) and/or gridded factors 'grids'")
+        return self
 
 
 class SpiMethod(_Strict):

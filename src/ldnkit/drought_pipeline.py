@@ -146,7 +146,8 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
         out.stations = frame
         out.summary["note"] = "station/division series: classes per station in drought_stations.csv"
         if d.vulnerability is not None:
-            out.tables.update(compute_so3_tables(dvi=_dvi(cfg)))
+            if d.vulnerability.table is not None:
+                out.tables.update(compute_so3_tables(dvi=_dvi(cfg)))
         return out
 
     annual = annual.astype("float32")
@@ -175,7 +176,8 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
             pgrid = rio_io.grid_of(next(iter(pop.values())))
             pop_mask = vec_io.rasterize(gdf, pgrid, chunks=cfg.compute.chunk_size) == 1
             pop_mask = pop_mask.assign_coords(x=exp.x, y=exp.y)
-    dvi = _dvi(cfg) if d.vulnerability is not None else None
+    dvi = _dvi(cfg) if d.vulnerability is not None and d.vulnerability.table is not None else None
+    dvi_map = _dvi_grid(cfg) if d.vulnerability is not None and d.vulnerability.grids else None
 
     items = []
     folder = tmp / "layers" / "drought"
@@ -204,6 +206,13 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
             f"Highest drought intensity {label}",
         )
         add(f"spi_min_{label}", pmax["spi"].isel(period=i, drop=True), None, f"Minimum annual SPI {label}")
+    if dvi_map is not None:
+        for comp in ("dvi", "social", "economic", "infrastructural"):
+            layer = dvi_map[comp]
+            for y in layer["year"].values if "year" in layer.dims else [None]:
+                one = layer.sel(year=y, drop=True) if y is not None else layer
+                suffix = f"_{int(y)}" if y is not None else ""
+                add(f"{comp}{suffix}", one, None, f"Drought vulnerability: {comp} {suffix[1:]}".strip())
     with fb.stage("Drought layers", pixels=grid.width * grid.height, distributed=distributed):
         rio_io.write_layers(items)
     with fb.stage("Drought tables", pixels=grid.width * grid.height, distributed=distributed):
@@ -215,9 +224,50 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
             exposure=exp,
             period_exposure=pexp,
             population_mask=pop_mask,
-            dvi=dvi,
+            dvi=dvi if dvi is not None else dvi_map,
+            dvi_land=_dvi_mask(dvi_map, gdf if aoi_path is not None else None, cfg)
+            if dvi_map is not None
+            else None,
         )
     return out
+
+
+def _dvi_mask(dvi_map: xr.Dataset, aoi, cfg: RunConfig) -> xr.DataArray:
+    """Pixels of the DVI grid that count in the national DVI: the area of interest, or all."""
+    template = dvi_map["dvi"].isel(year=0, drop=True) if "year" in dvi_map["dvi"].dims else dvi_map["dvi"]
+    if aoi is None:
+        return xr.ones_like(template, dtype=bool)
+    grid = rio_io.grid_of(template)
+    mask = vec_io.rasterize(aoi, grid, chunks=cfg.compute.chunk_size) == 1
+    return mask.assign_coords(x=template.x, y=template.y)
+
+
+def _dvi_grid(cfg: RunConfig) -> xr.Dataset:
+    """The gridded DVI (Tier 3) from the factor rasters of the config."""
+    v = cfg.drought.vulnerability
+    factors, components, directions = {}, {}, {}
+    first = None
+    for name, g in v.grids.items():
+        key = f"drought.vulnerability.grids.{name}"
+        items = sorted(g.maps.items()) if g.maps else [(None, g.path)]
+        layers = []
+        for year, path in items:
+            k = f"{key}.{year}" if year is not None else f"{key}.path"
+            a = rio_io.open_layer(
+                _need(cfg, path, k), chunks=cfg.compute.chunk_size, masked=True, key=k
+            ).squeeze(drop=True)
+            if first is None:
+                first = (k, rio_io.grid_of(a), a)
+            elif not rio_io.grid_of(a).same_as(first[1]):
+                raise GridError(
+                    k, f"is not on the grid of {first[0]}", "give every vulnerability factor on one grid"
+                )
+            else:
+                a = a.assign_coords(x=first[2].x, y=first[2].y)
+            layers.append(a.expand_dims(year=[int(year)]) if year is not None else a)
+        factors[name] = xr.concat(layers, dim="year", join="exact") if g.maps else layers[0]
+        components[name], directions[name] = g.component, g.direction
+    return dr.dvi_grid(factors, components, directions, weights=v.weights)
 
 
 def _dvi(cfg: RunConfig) -> pd.DataFrame:
