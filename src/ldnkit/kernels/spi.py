@@ -28,7 +28,9 @@ are processed together as SIMD lanes (:func:`gamma_p_lanes`, :func:`ndtri_lanes`
 :func:`exp_lanes`, :func:`log_lanes`); the scalar functions (:func:`gammainc_pq`,
 :func:`ndtri`, :func:`cdf`) are the reference path, used for the rare lanes the vectorized
 code does not cover. Blocks may be strided views (e.g. the transpose of a time-major block),
-which avoids a transposing copy.
+which avoids a transposing copy. The per-cell code (:func:`_cell`, with the lane functions
+inlined into it) runs without numba's reference counting: its atomic increments and decrements
+on every array slice and call took about a third of the time.
 """
 
 from __future__ import annotations
@@ -407,14 +409,14 @@ def glo_from_lmoments(l1: float, l2: float, t3: float) -> tuple[float, float, fl
 # --- per-month fit --------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _clear(par: np.ndarray) -> None:
     for i in range(N_PAR):
         par[i] = np.nan
     par[1] = 0.0
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def fit_gamma(n: int, n_zero: int, sum_x: float, sum_log: float, mle: bool, par: np.ndarray) -> None:
     """Gamma fit of a calendar month from its reference statistics: ``n`` valid values of which
     ``n_zero`` are zero, and the sum and sum of logs of the non-zero ones. Writes ``par``:
@@ -561,6 +563,10 @@ def _pe3_cdf_scalar(x: float, par: np.ndarray) -> float:
 # are evaluated here rather than by libm, whose calls do not vectorize.
 
 _LANES = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
+# Inlined at numba IR level into the kernel: a call with array arguments costs an atomic
+# reference-count increment and decrement per array (NRT), which cannot be removed across calls;
+# with ~10 such calls per calendar month they took ~40 % of the kernel's time.
+_INLINE = {**_LANES, "inline": "always"}
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * _LN2_HI is exact (fdlibm)
 _LN2_LO = 1.90821492927058770002e-10
 _LOG2E = 1.4426950408889634
@@ -570,6 +576,16 @@ _SQRT2 = 1.4142135623730951
 @numba.njit(**_LANES)
 def exp_lanes(x: np.ndarray, k: int, out: np.ndarray, ibuf: np.ndarray) -> None:
     """exp(x[:k]) into out[:k] (within 2 ulp; 0 below -708). ``ibuf`` is an int64 work array."""
+    _exp_into(x, k, out, ibuf, ibuf.view(np.float64))
+
+
+# The kernel calls the *_into functions, which take the bit views of their work arrays from the
+# caller: ``ndarray.view`` costs about 30 ns per call in numba, more than a 40-lane log itself.
+
+
+@numba.njit(**_INLINE)
+def _exp_into(x: np.ndarray, k: int, out: np.ndarray, ibuf: np.ndarray, two_k: np.ndarray) -> None:
+    """:func:`exp_lanes` with ``two_k`` = ``ibuf.view(np.float64)``."""
     for i in range(k):
         xi = min(max(x[i], -708.0), 709.0)
         kf = math.floor(xi * _LOG2E + 0.5)
@@ -619,7 +635,6 @@ def exp_lanes(x: np.ndarray, k: int, out: np.ndarray, ibuf: np.ndarray) -> None:
             )
         )
         ibuf[i] = (np.int64(kf) + 1023) << 52  # the bits of 2**k
-    two_k = ibuf.view(np.float64)
     for i in range(k):
         v = out[i] * two_k[i]
         out[i] = v if x[i] >= -708.0 else 0.0
@@ -632,10 +647,15 @@ def log_lanes(x: np.ndarray, k: int, out: np.ndarray, ibuf: np.ndarray) -> None:
     ``x = 2**e * m`` with ``m`` in [sqrt(1/2), sqrt(2)) read from the bits;
     ``ln m = 2 atanh(f)``, ``f = (m - 1) / (m + 1)``, by its series to f**23.
     """
-    bits = x.view(np.int64)
+    _log_into(x.view(np.int64), k, out, ibuf, ibuf.view(np.float64))
+
+
+@numba.njit(**_INLINE)
+def _log_into(bits: np.ndarray, k: int, out: np.ndarray, ibuf: np.ndarray, mant: np.ndarray) -> None:
+    """:func:`log_lanes` of the values whose bits are ``bits`` (an int64 view); ``mant`` =
+    ``ibuf.view(np.float64)``."""
     for i in range(k):
         ibuf[i] = (bits[i] & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000
-    mant = ibuf.view(np.float64)
     for i in range(k):
         e = np.float64((bits[i] >> 52) - 1023)
         m = mant[i]
@@ -683,6 +703,13 @@ def _series_bound(a: float, y: float) -> int:
     return int(max(y - a, 0.0) + 9.2 * math.sqrt(y) + 13.0)
 
 
+#: Table size that :func:`_gamma_p_into` needs for any shape up to _WH_SHAPE (y up to its cap
+#: a + 4 sqrt(a) + 5): 8 * ceil(_series_bound / 8), with margin.
+_R_MAX = 8 * (
+    int(4.0 * _WH_SHAPE**0.5 + 9.2 * (_WH_SHAPE + 4.0 * _WH_SHAPE**0.5 + 5.0) ** 0.5 + 18.0) // 8 + 2
+)
+
+
 @numba.njit(**_LANES)
 def gamma_p_lanes(
     a: float,
@@ -705,14 +732,38 @@ def gamma_p_lanes(
     (see :func:`_log_gamma_prefix`). ``work`` is a (3, >= k) work array; ``r`` a work array for
     the table, returned (grown if it was too small).
     """
+    ymax = 0.0
+    for i in range(k):
+        ymax = max(ymax, y[i])
+    need = 8 * ((_series_bound(a, ymax) + 7) // 8)
+    if r.shape[0] < need:
+        r = np.empty(2 * need, dtype=np.float64)
+    _gamma_p_into(a, lga, y, ly, k, out, work, work.view(np.int64), ibuf, ibuf.view(np.float64), r)
+    return r
+
+
+@numba.njit(**_INLINE)
+def _gamma_p_into(
+    a: float,
+    lga: float,
+    y: np.ndarray,
+    ly: np.ndarray,
+    k: int,
+    out: np.ndarray,
+    work: np.ndarray,
+    work_bits: np.ndarray,
+    ibuf: np.ndarray,
+    fbuf: np.ndarray,
+    r: np.ndarray,
+) -> None:
+    """:func:`gamma_p_lanes` with the bit views ``work_bits`` of ``work`` and ``fbuf`` of
+    ``ibuf``; ``r`` must hold the table (:data:`_R_MAX` values always do)."""
     if k == 0:
-        return r
+        return
     ymax = 0.0
     for i in range(k):
         ymax = max(ymax, y[i])
     nb = (_series_bound(a, ymax) + 7) // 8
-    if r.shape[0] < 8 * nb:
-        r = np.empty(16 * nb, dtype=np.float64)
     # P_j of block b at r[j * nb + b]: P_j = 1 / D_j, D_j = (a + 8b + 1) ... (a + 8b + j + 1):
     # prefix products, one division, then P_(j-1) = P_j (a + 8b + j + 1) — each step a loop
     # over the blocks, so the table has no long dependency chains
@@ -734,10 +785,15 @@ def gamma_p_lanes(
         p1, p2, p3, p4 = r[b], r[nb + b], r[2 * nb + b], r[3 * nb + b]
         p5, p6, p7, p8 = r[4 * nb + b], r[5 * nb + b], r[6 * nb + b], r[7 * nb + b]
         for i in range(k):
+            # s = 1 + p1 u + ... + p7 u^7 + p8 u^8 s: the degree-7 part by Estrin's scheme, so
+            # the chain through s is one FMA per block (a Horner chain of 8 FMAs per block
+            # leaves the FMA units waiting on latency); all terms are positive, so either
+            # order is accurate to a few ulps
             u = y[i]
-            s[i] = 1.0 + u * (
-                p1 + u * (p2 + u * (p3 + u * (p4 + u * (p5 + u * (p6 + u * (p7 + u * (p8 * s[i])))))))
-            )
+            u2 = u * u
+            u4 = u2 * u2
+            q = (1.0 + p1 * u) + u2 * (p2 + p3 * u) + u4 * ((p4 + p5 * u) + u2 * (p6 + p7 * u))
+            s[i] = q + (p8 * (u4 * u4)) * s[i]
     if a < 10.0:
         const = -a - lga
         for i in range(k):
@@ -749,7 +805,7 @@ def gamma_p_lanes(
         u = work[2]
         for i in range(k):
             u[i] = 1.0 + (y[i] - a) * inv_a
-        log_lanes(u, k, lp, ibuf)
+        _log_into(work_bits[2], k, lp, ibuf, fbuf)
         la = math.log(a)
         const = 0.5 * la - _LN_SQRT_2PI - _stirling_rest(a)
         for i in range(k):
@@ -759,11 +815,10 @@ def gamma_p_lanes(
             # far from the mode ln(y / a) = ln y - ln a is the more accurate of the two
             l1p = l1p if abs(t) <= 0.5 else ly[i] - la
             lp[i] = a * (l1p - t) + const
-    exp_lanes(lp, k, out, ibuf)
+    _exp_into(lp, k, out, ibuf, fbuf)
     inv_a = 1.0 / a
     for i in range(k):
         out[i] = min(s[i] * out[i] * inv_a, 1.0)
-    return r
 
 
 _C = _AS241_C
@@ -775,12 +830,26 @@ def ndtri_lanes(p: np.ndarray, k: int, z: np.ndarray, work: np.ndarray, ibuf: np
     """:func:`ndtri` of ``p[:k]`` into ``z[:k]``: both AS241 branches for every lane
     (vectorized, with the vectorized log), the rare far tails (p < 1.4e-11) and invalid p by
     the scalar function. ``work`` is a (2, >= k) work array."""
+    _ndtri_into(p, k, z, work, work.view(np.int64), ibuf, ibuf.view(np.float64))
+
+
+@numba.njit(**_INLINE)
+def _ndtri_into(
+    p: np.ndarray,
+    k: int,
+    z: np.ndarray,
+    work: np.ndarray,
+    work_bits: np.ndarray,
+    ibuf: np.ndarray,
+    fbuf: np.ndarray,
+) -> None:
+    """:func:`ndtri_lanes` with the bit views ``work_bits`` of ``work`` and ``fbuf`` of ``ibuf``."""
     w = work[0]
     lw = work[1]
     for i in range(k):
         pi = p[i]
         w[i] = max(min(pi, 1.0 - pi), 1e-300)
-    log_lanes(w, k, lw, ibuf)
+    _log_into(work_bits[0], k, lw, ibuf, fbuf)
     for i in range(k):
         q = p[i] - 0.5
         rc = 0.180625 - q * q
@@ -843,18 +912,21 @@ def accumulate(row: np.ndarray, scale: int, out: np.ndarray) -> float:
     return low
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _month_probabilities(
     first: int,
     g: int,
     dist: int,
     par: np.ndarray,
     ws: np.ndarray,
+    wsb: np.ndarray,
     ibuf: np.ndarray,
+    fbuf: np.ndarray,
     r: np.ndarray,
-) -> np.ndarray:
+) -> None:
     """Mixed CDF ``p0 + (1 - p0) F(x)`` of the ``g`` values ``ws[0, :g]`` (logs in ``ws[1]``)
-    of one calendar month into ``ws[6]``. Returns the (possibly grown) table ``r``."""
+    of one calendar month into ``ws[6]``; ``wsb`` and ``fbuf`` are the bit views of ``ws`` and
+    ``ibuf``; ``r`` the table of :func:`_gamma_p_into`."""
     gx = ws[0]
     glog = ws[1]
     y = ws[2]
@@ -867,11 +939,11 @@ def _month_probabilities(
         for j in range(g):
             x = gx[j]
             prob[j] = _glo_cdf(x, par) if (fitted and x == x) else np.nan
-        return r
+        return
     if p0 != p0 or not fitted or (dist == PEARSON3 and par[4] == 0.0):
         for j in range(g):  # no gamma-type fit: the scalar path (zeros, NaN, a normal PE3)
             prob[j] = cdf(gx[j], dist, par)
-        return r
+        return
     if dist == PEARSON3:
         a = par[5]
         lga = par[6]
@@ -880,7 +952,7 @@ def _month_probabilities(
         origin = par[7]
         for j in range(g):
             y[j] = (gx[j] - origin) * to_y
-        log_lanes(y, g, ly, ibuf)
+        _log_into(wsb[2], g, ly, ibuf, fbuf)
     else:
         a = par[2]
         lga = par[4]
@@ -900,17 +972,16 @@ def _month_probabilities(
         ok = 1e-300 < yj <= cap
         y[j] = yj if ok else 0.0
         ly[j] = ly[j] if ok else 0.0
-    r = gamma_p_lanes(a, lga, y, ly, g, f, ws[7:10], ibuf, r)
+    _gamma_p_into(a, lga, y, ly, g, f, ws[7:10], wsb[7:10], ibuf, fbuf, r)
     for j in range(g):
         fj = 1.0 - f[j] if flip else f[j]
         prob[j] = p0 + (1.0 - p0) * fj
     for j in range(g):
         if not (y[j] > 0.0):
             prob[j] = cdf(gx[j], dist, par)
-    return r
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _fit_group(
     ws: np.ndarray,
     first: int,
@@ -956,7 +1027,11 @@ def _fit_group(
         fit_sample(sample, n, dist, par)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+# No reference counting in the per-cell code (``_nrt=False``, so it must not allocate): every
+# array slice and every call with array arguments costs an atomic increment and decrement of the
+# block's work arrays, ~150 per cell, which took ~30 % of the time; the arrays are owned by the
+# block-level callers, which outlive the call.
+@numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 def _cell(
     row: np.ndarray,
     scale: int,
@@ -965,24 +1040,43 @@ def _cell(
     ref_stop: int,
     dist: int,
     min_valid: int,
-    acc: np.ndarray,
+    tw: np.ndarray,
+    twb: np.ndarray,
     ws: np.ndarray,
+    wsb: np.ndarray,
     ibuf: np.ndarray,
+    fbuf: np.ndarray,
     sample: np.ndarray,
     r: np.ndarray,
     par: np.ndarray,
     out_row: np.ndarray,
     clip: float,
     params: np.ndarray,
-) -> tuple[np.ndarray, float]:
-    """One cell: accumulate, then per calendar month gather, fit, CDF, z-score into ``out_row``
-    (if it has the series' length) and parameters into ``params`` (if it has 12 rows).
-    Returns the (possibly grown) table ``r`` and the smallest input value."""
+) -> float:
+    """One cell: accumulate, then per calendar month gather, fit and CDF, then the z-scores of
+    the whole series into ``out_row`` (if it has the series' length) and parameters into
+    ``params`` (if it has 12 rows). Returns the smallest input value. ``r`` is the table of
+    :func:`_gamma_p_into`, :data:`_R_MAX` long (this function must not allocate, nor return
+    arrays: it runs without reference counting).
+
+    Work arrays (see :func:`_work`): ``tw`` (6, n_time) in time order — accumulation, its log,
+    probability, z, two for the inverse normal — and ``ws`` (10, n_group) for one calendar
+    month; ``twb``, ``wsb`` and ``fbuf`` are the bit views of ``tw``, ``ws`` and ``ibuf``. The
+    logs and z-scores are computed once per series rather than per month: fewer, longer vector
+    loops.
+    """
     n_time = row.shape[0]
+    acc = tw[0]
+    acc_log = tw[1]
+    prob_t = tw[2]
+    z = tw[3]
     low = accumulate(row, scale, acc)
+    gamma = dist == GAMMA or dist == GAMMA_MLE
+    if gamma:
+        _log_into(twb[0], n_time, acc_log, ibuf, fbuf)  # garbage for zero / NaN steps, unused
     gx = ws[0]
+    glog = ws[1]
     prob = ws[6]
-    z = ws[5]
     want_z = out_row.shape[0] == n_time
     for m in range(12):
         first = (m - month0) % 12
@@ -991,18 +1085,34 @@ def _cell(
         g = (n_time - 1 - first) // 12 + 1
         for j in range(g):
             gx[j] = acc[first + 12 * j]
-        if dist == GAMMA or dist == GAMMA_MLE:
-            log_lanes(gx, g, ws[1], ibuf)  # garbage for zero / NaN lanes, never used
+        if gamma:
+            for j in range(g):
+                glog[j] = acc_log[first + 12 * j]
         _fit_group(ws, first, g, ref_start, ref_stop, dist, min_valid, sample, par)
         if params.shape[0] == 12:
-            params[m, :] = par
+            for i in range(N_PAR):
+                params[m, i] = par[i]
         if not want_z:
             continue
-        r = _month_probabilities(first, g, dist, par, ws, ibuf, r)
-        ndtri_lanes(prob, g, z, ws[7:9], ibuf)
+        _month_probabilities(first, g, dist, par, ws, wsb, ibuf, fbuf, r)
         for j in range(g):
-            out_row[first + 12 * j] = min(max(z[j], -clip), clip)
-    return r, low
+            prob_t[first + 12 * j] = prob[j]
+    if want_z:
+        _ndtri_into(prob_t, n_time, z, tw[4:6], twb[4:6], ibuf, fbuf)
+        for t in range(n_time):
+            out_row[t] = min(max(z[t], -clip), clip)
+    return low
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _work(n_time: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Work arrays of :func:`_cell` for series of ``n_time`` steps: ``tw``, ``ws``, ``ibuf``
+    and the bit views ``twb``, ``wsb``, ``fbuf`` (made once per block: a view costs ~30 ns)."""
+    n_group = n_time // 12 + 1
+    tw = np.empty((6, n_time), dtype=np.float64)
+    ws = np.empty((10, n_group), dtype=np.float64)
+    ibuf = np.empty(max(n_time, n_group), dtype=np.int64)
+    return tw, tw.view(np.int64), ws, ws.view(np.int64), ibuf, ibuf.view(np.float64)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -1023,17 +1133,14 @@ def standardize_into(
     are stored: each cell then reads and writes one value per cache line, and the next cells
     find those lines in cache, which is cheaper than transposing the block."""
     n_cell, n_time = values.shape
-    n_group = n_time // 12 + 1
-    acc = np.empty(n_time, dtype=np.float64)
-    ws = np.empty((10, n_group), dtype=np.float64)
-    ibuf = np.empty(n_group, dtype=np.int64)
-    sample = np.empty(n_group, dtype=np.float64)
-    r = np.empty(1024, dtype=np.float64)
+    tw, twb, ws, wsb, ibuf, fbuf = _work(n_time)
+    sample = np.empty(n_time // 12 + 1, dtype=np.float64)
+    r = np.empty(_R_MAX, dtype=np.float64)
     par = np.empty(N_PAR, dtype=np.float64)
     no_params = np.empty((0, N_PAR), dtype=np.float64)
     low = np.inf
     for c in range(n_cell):
-        r, cell_low = _cell(
+        cell_low = _cell(
             values[c],
             scale,
             month0,
@@ -1041,9 +1148,12 @@ def standardize_into(
             ref_stop,
             dist,
             min_valid,
-            acc,
+            tw,
+            twb,
             ws,
+            wsb,
             ibuf,
+            fbuf,
             sample,
             r,
             par,
@@ -1092,12 +1202,9 @@ def fit_parameters(
     (0 = January); see :func:`fit_sample` for the layout."""
     n_cell, n_time = values.shape
     out = np.empty((n_cell, 12, N_PAR), dtype=np.float64)
-    n_group = n_time // 12 + 1
-    acc = np.empty(n_time, dtype=np.float64)
-    ws = np.empty((10, n_group), dtype=np.float64)
-    ibuf = np.empty(n_group, dtype=np.int64)
-    sample = np.empty(n_group, dtype=np.float64)
-    r = np.empty(16, dtype=np.float64)
+    tw, twb, ws, wsb, ibuf, fbuf = _work(n_time)
+    sample = np.empty(n_time // 12 + 1, dtype=np.float64)
+    r = np.empty(_R_MAX, dtype=np.float64)
     par = np.empty(N_PAR, dtype=np.float64)
     no_z = np.empty(0, dtype=np.float64)
     for c in range(n_cell):
@@ -1109,9 +1216,12 @@ def fit_parameters(
             ref_stop,
             dist,
             min_valid,
-            acc,
+            tw,
+            twb,
             ws,
+            wsb,
             ibuf,
+            fbuf,
             sample,
             r,
             par,
