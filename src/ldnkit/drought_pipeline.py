@@ -17,7 +17,7 @@ import xarray as xr
 from . import codes
 from .area import cell_area
 from .config import RunConfig
-from .errors import GridError, InputError, PeriodError
+from .errors import GridError, PeriodError
 from .indicators import drought as dr
 from .indicators.spi import annual_spi, spei, spi
 from .io import climate
@@ -36,10 +36,9 @@ class DroughtOutputs:
 
 
 def _need(cfg: RunConfig, path: Path, key: str) -> Path:
-    p = cfg.resolve(path)
-    if not p.exists():
-        raise InputError(key, f"file not found: {p}", "check the path (relative to the config's folder)")
-    return p
+    from .pipeline import _need_file  # one rule for local and /vsi... object-storage paths
+
+    return _need_file(cfg, path, key)
 
 
 def annual_index(cfg: RunConfig) -> xr.DataArray:

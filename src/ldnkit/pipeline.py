@@ -178,6 +178,8 @@ def _gdal_cache() -> None:
 
 
 def _need_file(cfg: RunConfig, path: Path, key: str) -> Path:
+    if rio_io.is_virtual(path):  # /vsis3/... on object storage: GDAL reports a missing object
+        return Path(path)
     p = cfg.resolve(path)
     if not p.exists():
         raise InputError(

@@ -57,6 +57,7 @@ __all__ = [
     "write_layer",
     "write_layers",
     "write_scratch",
+    "is_virtual",
     "read_legend",
     "read_tags",
     "atomic_output_dir",
@@ -299,6 +300,12 @@ _INSPECTED_LOCK = threading.Lock()
 _INSPECTED_MAX = 512
 
 
+def is_virtual(path: str | os.PathLike) -> bool:
+    """True for a GDAL virtual file system path (``/vsis3/bucket/key.tif``, ``/vsigs/...``,
+    ``/vsiaz/...``, ``/vsicurl/https://...``): read by GDAL directly, not on the local disk."""
+    return str(path).startswith("/vsi")
+
+
 def _inspect(path: Path, where: str) -> _RasterInfo:
     """Open ``path`` with rasterio, check it is complete and georeferenced, return its metadata.
 
@@ -307,11 +314,14 @@ def _inspect(path: Path, where: str) -> _RasterInfo:
     the last one in the file, which catches files cut short. Results are cached per file version
     (size and modification time); errors are not.
     """
-    try:
-        st = path.stat()
-    except OSError:
-        raise InputError(where, "file not found", "check the path in the config") from None
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if is_virtual(path):
+        key = (str(path), -1, -1)  # objects are assumed not to change during a run
+    else:
+        try:
+            st = path.stat()
+        except OSError:
+            raise InputError(where, "file not found", "check the path in the config") from None
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     with _INSPECTED_LOCK:
         info = _INSPECTED.get(key)
     if info is None:
@@ -324,7 +334,7 @@ def _inspect(path: Path, where: str) -> _RasterInfo:
 
 
 def _inspect_file(path: Path, where: str) -> _RasterInfo:
-    if not path.exists():
+    if not is_virtual(path) and not path.exists():
         raise InputError(where, "file not found", "check the path in the config")
     try:
         with warnings.catch_warnings():
@@ -685,7 +695,7 @@ def open_annual_stack(
     where = _where(src, key)
     if aggregate not in ("mean", "sum"):
         raise ConfigError(f"{key}.aggregate", f"unknown aggregate {aggregate!r}", "use mean or sum")
-    if not src.exists():
+    if not is_virtual(src) and not src.exists():
         raise InputError(where, "file or folder not found", "check the path in the config")
     attrs: dict[str, Any] = {
         "method": "annual_stack",
@@ -1641,6 +1651,7 @@ def _create_gtiff(p: _Prepared, path: Path, grid: Grid | None = None) -> None:
         blockysize=TILE,
         bigtiff="IF_SAFER",
         interleave="band",
+        sparse_ok=True,  # every block is written later: do not write empty tiles first
     )
     if p.compress:
         # the final COG is compressed; this file is read once by the COG copy

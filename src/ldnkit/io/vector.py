@@ -17,7 +17,7 @@ import xarray as xr
 from rasterio.windows import Window
 
 from ..errors import GridError, InputError
-from .raster import Grid, _spatial_chunks, _transform_bounds
+from .raster import Grid, _spatial_chunks, _transform_bounds, is_virtual
 
 __all__ = ["read_vector", "rasterize", "check_aoi_inside"]
 
@@ -41,7 +41,7 @@ def read_vector(
     """
     p = Path(path)
     where = f"{key} ({p})"
-    if not p.exists():
+    if not is_virtual(p) and not p.exists():
         raise InputError(where, "file not found", "check the path in the config")
     try:
         with warnings.catch_warnings():
