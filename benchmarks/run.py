@@ -35,6 +35,18 @@ QUICK_SIZES = (1e6, 4e6)
 NATIONAL = 10e6
 
 
+def drought_section(quick: bool) -> str:
+    """The SPI benchmark of benchmarks/drought.py (ldnkit vs xclim and climate-indices)."""
+    try:
+        drought = importlib.import_module("drought")
+    except ImportError as exc:
+        return f"## Drought (SPI)\n\n_benchmarks/drought.py is not available ({exc})._"
+    try:
+        return drought.main(quick=quick).strip()
+    except Exception:
+        return "## Drought (SPI)\n\n_The SPI benchmark failed:_\n\n```\n" + traceback.format_exc() + "```"
+
+
 # --------------------------------------------------------------------------------------------------
 def machine() -> str:
     import psutil
@@ -210,6 +222,7 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--national", type=float, default=None, help="pixels of the national run (10e6)")
     ap.add_argument("--repeat", type=int, default=None, help="runs of the national run (3; quick: 1)")
     ap.add_argument("--no-kernels", action="store_true", help="skip the kernel benchmarks")
+    ap.add_argument("--no-drought", action="store_true", help="skip the SPI (drought) benchmark")
     ap.add_argument("--no-schedulers", action="store_true", help="skip the scheduler comparison")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
     args = ap.parse_args(argv)
@@ -235,6 +248,9 @@ def main(argv: list[str] | None = None) -> Path:
     if not args.no_kernels:
         log("kernel benchmarks")
         sections += ["", kernels_section(quick)]
+    if not args.no_drought:
+        log("SPI (drought) benchmark")
+        sections += ["", drought_section(quick)]
 
     log("warm-up run (compiles and caches the numba kernels)")
     e2e.measure(e2e.national_inputs(512, 512))
