@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -266,39 +265,13 @@ def _open_tiff(src: Path, where: str, start: str | None, nodata: float | None, c
 def _open_cf(
     src: Path, where: str, key: str, variable: str | None, nodata: float | None, chunks: Any
 ) -> xr.DataArray:
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Failed to open Zarr store with consolidated")
-            if src.suffix.lower() == ".zarr":
-                ds = xr.open_zarr(src, decode_coords="all", mask_and_scale=False, chunks={})
-            else:
-                ds = xr.open_dataset(src, decode_coords="all", mask_and_scale=False, chunks={})
-    except Exception as exc:  # netCDF4/zarr raise many types; all mean "unreadable"
-        raise InputError(
-            where,
-            f"cannot be read as NetCDF/Zarr ({type(exc).__name__}: {' '.join(str(exc).split())})",
-            "check that the file is complete and is NetCDF-4/HDF5 or a Zarr store",
-        ) from None
+    ds = raster.open_cf_dataset(src, where)
 
     def roles_of(v: Any) -> dict[Any, str | None]:
         return {d: raster._classify_dim(ds, str(d)) for d in ds[v].dims}
 
     candidates = [v for v in ds.data_vars if "time" in roles_of(v).values()]
-    if variable is None:
-        if len(candidates) != 1:
-            raise ConfigError(
-                f"{key}.variable",
-                f"{src.name} has {len(candidates)} variables with a time axis "
-                f"({', '.join(map(str, candidates))})",
-                "set `variable` to the one to use",
-            )
-        variable = str(candidates[0])
-    if variable not in ds.data_vars:
-        raise ConfigError(
-            f"{key}.variable",
-            f"{src.name} has no variable {variable!r} (it has {', '.join(map(str, ds.data_vars))})",
-            "set `variable` to one of these",
-        )
+    variable = raster.choose_variable(ds, variable, candidates, key, src.name, "variables with a time axis")
     var = ds[variable]
     roles = roles_of(variable)
     tdims = [d for d, r in roles.items() if r == "time"]

@@ -926,6 +926,44 @@ def _classify_dim(ds: xr.Dataset, dim: str) -> str | None:
     return None
 
 
+def open_cf_dataset(path: Path, where: str) -> xr.Dataset:
+    """A NetCDF file or Zarr store, lazily, raw values (masking and scaling are done by the caller)."""
+    try:
+        with warnings.catch_warnings():
+            # stores without consolidated metadata open fine, only slower
+            warnings.filterwarnings("ignore", "Failed to open Zarr store with consolidated")
+            if path.suffix.lower() == ".zarr":
+                return xr.open_zarr(path, decode_coords="all", mask_and_scale=False, chunks={})
+            return xr.open_dataset(path, decode_coords="all", mask_and_scale=False, chunks={})
+    except Exception as exc:  # netCDF4/zarr raise many types; all mean "unreadable"
+        raise InputError(
+            where,
+            f"cannot be read as NetCDF/Zarr ({type(exc).__name__}: {' '.join(str(exc).split())})",
+            "check that the file is complete and is NetCDF-4/HDF5 or a Zarr store",
+        ) from None
+
+
+def choose_variable(
+    ds: xr.Dataset, variable: str | None, candidates: list, key: str, file_name: str, what: str
+) -> str:
+    """The variable to read: the one given, else the only candidate; ConfigError naming the choices."""
+    if variable is None:
+        if len(candidates) != 1:
+            raise ConfigError(
+                f"{key}.variable",
+                f"{file_name} has {len(candidates)} {what} ({', '.join(map(str, candidates))})",
+                "set `variable` to the one to use",
+            )
+        return str(candidates[0])
+    if variable not in ds.data_vars:
+        raise ConfigError(
+            f"{key}.variable",
+            f"{file_name} has no variable {variable!r} (it has {', '.join(map(str, ds.data_vars))})",
+            "set `variable` to one of these",
+        )
+    return variable
+
+
 def _open_cf_stack(
     path: Path,
     where: str,
@@ -939,35 +977,10 @@ def _open_cf_stack(
     min_valid: int,
     attrs: dict[str, Any],
 ) -> xr.DataArray:
-    try:
-        if path.suffix.lower() == ".zarr":
-            with warnings.catch_warnings():
-                # stores without consolidated metadata open fine, only slower
-                warnings.filterwarnings("ignore", "Failed to open Zarr store with consolidated")
-                ds = xr.open_zarr(path, decode_coords="all", mask_and_scale=False, chunks={})
-        else:
-            ds = xr.open_dataset(path, decode_coords="all", mask_and_scale=False, chunks={})
-    except Exception as exc:  # netCDF4/zarr raise many types; all mean "unreadable"
-        raise InputError(
-            where,
-            f"cannot be read as NetCDF/Zarr ({type(exc).__name__}: {' '.join(str(exc).split())})",
-            "check that the file is complete and is NetCDF-4/HDF5 or a Zarr store",
-        ) from None
-    candidates = [v for v in ds.data_vars if ds[v].ndim >= 3]
-    if variable is None:
-        if len(candidates) != 1:
-            raise ConfigError(
-                f"{key}.variable",
-                f"{path.name} has {len(candidates)} gridded variables ({', '.join(map(str, candidates))})",
-                "set `variable` to the one to use",
-            )
-        variable = str(candidates[0])
-    if variable not in ds.data_vars:
-        raise ConfigError(
-            f"{key}.variable",
-            f"{path.name} has no variable {variable!r} (it has {', '.join(map(str, ds.data_vars))})",
-            "set `variable` to one of these",
-        )
+    ds = open_cf_dataset(path, where)
+    variable = choose_variable(
+        ds, variable, [v for v in ds.data_vars if ds[v].ndim >= 3], key, path.name, "gridded variables"
+    )
     da = ds[variable]
     roles = {d: _classify_dim(ds, str(d)) for d in da.dims}
     if sorted(r for r in roles.values() if r) != ["time", "x", "y"] or len(da.dims) != 3:
