@@ -52,7 +52,8 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Compute SDG 15.3.1 and its sub-indicators for every period of CONFIG and write the outputs."""
+    """Compute SDG 15.3.1 and its sub-indicators for every period of CONFIG (and drought, SO 3, when it has
+    a 'drought:' section) and write the outputs."""
     from .pipeline import run as run_pipeline
 
     try:
