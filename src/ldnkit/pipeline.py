@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import time
 from collections.abc import Mapping
 from contextlib import contextmanager, suppress
@@ -232,7 +233,7 @@ class _Loader:
             key="inputs.productivity",
         )
 
-    def categorical(self, path: Path, key: str, grid, nodata_values=()) -> xr.DataArray:
+    def categorical(self, path: Path, key: str, grid) -> xr.DataArray:
         p = _need_file(self.cfg, path, key)
         self.inputs_used[key] = str(p)
         a = rio_io.open_layer(p, grid=grid, resampling="nearest", chunks=self.chunks, key=key)
@@ -429,32 +430,22 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     soc_years = sorted({y for p in plans for y in p.land_cover})
 
     cz = cfg.inputs.climate_zones
+    zones = None
     if cz.path is not None:
         czk = "inputs.climate_zones.path"
         rio_io.check_overlap(grid, rio_io.grid_of(_need_file(cfg, cz.path, czk)), czk)
         zones = _as_int16(loader.categorical(cz.path, czk, grid).squeeze(drop=True))
-        soc_annual = socmod.soc_stock(
-            soc_ref,
-            soc_maps,
-            climate_zone=zones,
-            reference_year=soc_year,
-            management_factor=cfg.methods.soc.management_factor,
-            input_factor=cfg.methods.soc.input_factor,
-            years_to_equilibrium=cfg.methods.soc.years_to_equilibrium,
-            years=soc_years,
-        )
-    else:
-        zones = None
-        soc_annual = socmod.soc_stock(
-            soc_ref,
-            soc_maps,
-            flu_class=codes.FLU_CLASS_NAMES[cz.zone],
-            reference_year=soc_year,
-            management_factor=cfg.methods.soc.management_factor,
-            input_factor=cfg.methods.soc.input_factor,
-            years_to_equilibrium=cfg.methods.soc.years_to_equilibrium,
-            years=soc_years,
-        )
+    soc_annual = socmod.soc_stock(
+        soc_ref,
+        soc_maps,
+        climate_zone=zones,
+        flu_class=None if zones is not None else codes.FLU_CLASS_NAMES[cz.zone],
+        reference_year=soc_year,
+        management_factor=cfg.methods.soc.management_factor,
+        input_factor=cfg.methods.soc.input_factor,
+        years_to_equilibrium=cfg.methods.soc.years_to_equilibrium,
+        years=soc_years,
+    )
 
     # ---- area of interest and regions -----------------------------------------------------------
     template = maps[min(maps)]
@@ -619,7 +610,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         matrices[rm.region] = rm.matrix
     tin = TableInputs(
         land_cover={y: reopen(f"land_cover/land_cover_{y}") for y in table_years},
-        soc={y: _float(reopen(f"soc/soc_{y}")) for y in table_years},
+        soc={y: reopen(f"soc/soc_{y}").astype("float32") for y in table_years},
         periods=period_layers,
         area=area,
         aoi=inside_i16,
@@ -654,8 +645,6 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         },
         "timings_s": timings,
     }
-    import shutil
-
     shutil.rmtree(scratch, ignore_errors=True)
     return Result(output=tmp, layers=paths, tables=tables, summary=summary, periods=plans)
 
@@ -686,10 +675,6 @@ def _crs_label(crs) -> str:
 
 def _period_config(cfg: RunConfig, name: str):
     return next(p for p in [cfg.periods.baseline, *cfg.periods.reporting] if p.name == name)
-
-
-def _float(a: xr.DataArray) -> xr.DataArray:
-    return a.astype("float32")
 
 
 def _nanmean_block(a: np.ndarray) -> np.ndarray:
