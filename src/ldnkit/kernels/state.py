@@ -26,7 +26,7 @@ import numba
 import numpy as np
 
 from ldnkit import codes
-from ldnkit.kernels.trend import _odd_even_merge_sort
+from ldnkit.kernels.trend import _odd_even_merge_sort, sort_lanes
 
 NODATA = codes.NODATA
 #: Pixels processed in lockstep (a row of 64 float64 is 8 AVX-512 vectors).
@@ -391,14 +391,7 @@ def _percentile_class_lanes(hist, comp, use_nodata, nodata, min_difference, deci
             row = tile_h[k]
             for lane in range(LANES):
                 row[lane] = row[lane] if row[lane] == row[lane] else np.inf
-        for c in range(ca.size):
-            ra = tile_h[ca[c]]
-            rb = tile_h[cb[c]]
-            for lane in range(LANES):
-                x1 = ra[lane]
-                x2 = rb[lane]
-                ra[lane] = min(x1, x2)
-                rb[lane] = max(x1, x2)
+        sort_lanes(tile_h, ca, cb)
         # Extended values ext = [lo - 5 % range, sorted values, hi + 5 % range].
         first = tile_h[0]
         for lane in range(LANES):

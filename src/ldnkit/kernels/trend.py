@@ -305,14 +305,7 @@ def _mk_ts_lanes(values, x, min_count, use_nodata, nodata, ca, cb, slope, s_out,
                 k += 1
             for lane in range(LANES):
                 ties[lane] += 6.0 * e[lane] * (e[lane] + 2.0)
-        for c in range(ca.size):
-            ra = keys[ca[c]]
-            rb = keys[cb[c]]
-            for lane in range(LANES):
-                k1 = ra[lane]
-                k2 = rb[lane]
-                ra[lane] = min(k1, k2)
-                rb[lane] = max(k1, k2)
+        sort_lanes(keys, ca, cb)
         # Medians. With q missing slopes, ceil(q/2) lowest keys sort first and the valid slopes
         # hold ranks ceil(q/2) .. ceil(q/2) + valid - 1, so their middle one(s) are always at
         # ranks r0 = (n_pairs - 1) // 2 and r0 + 1: one of them when valid is odd (r0 + 1 if
@@ -366,6 +359,23 @@ def _odd_even_merge_sort(n: int) -> list[tuple[int, int]]:
             k //= 2
         p *= 2
     return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def sort_lanes(rows, ca, cb):
+    """Apply a compare-exchange network (pairs ``ca[c] < cb[c]``) to every column of ``rows``.
+
+    ``rows`` is (n, lanes): each column is one pixel's values, sorted ascending in place; the
+    inner loop runs over the lanes so the compiler vectorises it (one min/max per pixel at once).
+    """
+    for c in range(ca.size):
+        ra = rows[ca[c]]
+        rb = rows[cb[c]]
+        for lane in range(rows.shape[1]):
+            x1 = ra[lane]
+            x2 = rb[lane]
+            ra[lane] = min(x1, x2)
+            rb[lane] = max(x1, x2)
 
 
 @lru_cache(maxsize=64)
