@@ -15,16 +15,8 @@ import yaml
 from typer.testing import CliRunner
 
 from ldnkit.cli import app
-from ldnkit.demo import build_demo_inputs
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def small_inputs(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("drought") / "inputs"
-    build_demo_inputs(folder, size=100)
-    return folder
 
 
 @pytest.fixture
@@ -114,17 +106,7 @@ def test_no_drought_section(case):
     assert res.exit_code == 2 and "drought" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
-def _assert_user_error(res, cfg, *needles):
-    out = Path(cfg["output"])
-    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
-    err = res.stderr.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for n in needles:
-        assert n in err, (n, err)
-    assert not out.exists() and not list(out.parent.glob(f".{out.name}*"))
-
-
-def test_negative_precipitation(case):
+def test_negative_precipitation(case, assert_user_error):
     inputs, cfg = case
     path = inputs / "precipitation_monthly.nc"
     ds = xr.open_dataset(path).load()
@@ -132,16 +114,16 @@ def test_negative_precipitation(case):
     ds["precip"][5, 3, 3] = -4.0
     path.unlink()
     ds.to_netcdf(path)
-    _assert_user_error(_invoke("drought", inputs, cfg), cfg, "negative")
+    assert_user_error(_invoke("drought", inputs, cfg), cfg, "negative")
 
 
-def test_reference_period_outside_the_data(case):
+def test_reference_period_outside_the_data(case, assert_user_error):
     inputs, cfg = case
     cfg["drought"]["method"]["reference"] = [1951, 1980]
-    _assert_user_error(_invoke("drought", inputs, cfg), cfg, "1951")
+    assert_user_error(_invoke("drought", inputs, cfg), cfg, "1951")
 
 
-def test_population_that_does_not_overlap(case):
+def test_population_that_does_not_overlap(case, assert_user_error):
     inputs, cfg = case
     for path in inputs.glob("population_*.tif"):
         with rasterio.open(path) as src:
@@ -151,10 +133,10 @@ def test_population_that_does_not_overlap(case):
         path.unlink()
         with rasterio.open(path, "w", **profile) as dst:
             dst.write(data)
-    _assert_user_error(_invoke("drought", inputs, cfg), cfg, "overlap")
+    assert_user_error(_invoke("drought", inputs, cfg), cfg, "overlap")
 
 
-def test_population_years_on_different_grids(case):
+def test_population_years_on_different_grids(case, assert_user_error):
     inputs, cfg = case
     path = inputs / "population_total_2010.tif"
     with rasterio.open(path) as src:
@@ -164,7 +146,7 @@ def test_population_years_on_different_grids(case):
     path.unlink()
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
-    _assert_user_error(_invoke("drought", inputs, cfg), cfg, "population.total.2010", "grid")
+    assert_user_error(_invoke("drought", inputs, cfg), cfg, "population.total.2010", "grid")
 
 
 def test_gridded_vulnerability_map(case):

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 import ldnkit
 from ldnkit import codes
 from ldnkit.cli import app
-from ldnkit.demo import build_demo_inputs, run_demo
+from ldnkit.demo import run_demo
 
 runner = CliRunner()
 
@@ -120,13 +120,6 @@ def test_cli_version():
 
 
 # --------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def small_inputs(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("small") / "inputs"
-    build_demo_inputs(folder, size=100)
-    return folder
-
-
 @pytest.fixture
 def case(small_inputs, tmp_path):
     """A fresh copy of valid inputs and a config dict writing into tmp_path/run."""
@@ -145,18 +138,6 @@ def _run_cli(inputs: Path, cfg: dict):
     return runner.invoke(app, ["run", str(path), "--quiet"])
 
 
-def _assert_user_error(res, cfg, *needles):
-    out = Path(cfg["output"])
-    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
-    err = res.stderr.strip()
-    assert len(err.splitlines()) == 1, err
-    assert "Traceback" not in err
-    for n in needles:
-        assert n in err, (n, err)
-    assert not out.exists()
-    assert not list(out.parent.glob(f".{out.name}*")), "a partial output folder was left behind"
-
-
 def test_valid_small_run_succeeds(case):
     inputs, cfg = case
     res = _run_cli(inputs, cfg)
@@ -164,7 +145,7 @@ def test_valid_small_run_succeeds(case):
     assert (Path(cfg["output"]) / "summary.json").is_file()
 
 
-def test_raster_without_crs(case):
+def test_raster_without_crs(case, assert_user_error):
     inputs, cfg = case
     path = inputs / "soc_2000.tif"
     with rasterio.open(path) as src:
@@ -173,10 +154,10 @@ def test_raster_without_crs(case):
     path.unlink()
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "soc_2000.tif", "coordinate reference system")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "soc_2000.tif", "coordinate reference system")
 
 
-def test_layers_do_not_overlap(case):
+def test_layers_do_not_overlap(case, assert_user_error):
     inputs, cfg = case
     path = inputs / "soc_2000.tif"
     with rasterio.open(path) as src:
@@ -186,70 +167,70 @@ def test_layers_do_not_overlap(case):
     path.unlink()
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "inputs.soc", "overlap")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "inputs.soc", "overlap")
 
 
-def test_too_few_years_for_a_window(case):
+def test_too_few_years_for_a_window(case, assert_user_error):
     inputs, cfg = case
     cfg["periods"]["reporting"].append({"start": 2024, "end": 2026})
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "periods.reporting[2]", "2026")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "periods.reporting[2]", "2026")
 
 
-def test_window_shorter_than_minimum(case):
+def test_window_shorter_than_minimum(case, assert_user_error):
     inputs, cfg = case
     cfg.setdefault("methods", {})["productivity_window"] = 6
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "periods.baseline.trend", "at least 10")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "periods.baseline.trend", "at least 10")
 
 
-def test_land_cover_code_missing_from_nesting(case):
+def test_land_cover_code_missing_from_nesting(case, assert_user_error):
     inputs, cfg = case
     path = inputs / "land_cover_2015.tif"
     with rasterio.open(path, "r+") as src:
         a = src.read(1)
         a[10:12, 10:12] = 230
         src.write(a, 1)
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "2015", "230", "nesting")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "2015", "230", "nesting")
 
 
-def test_truncated_file(case):
+def test_truncated_file(case, assert_user_error):
     inputs, cfg = case
     path = inputs / "ndvi_2000-2023.tif"
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "ndvi_2000-2023.tif")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "ndvi_2000-2023.tif")
 
 
-def test_unreadable_file(case):
+def test_unreadable_file(case, assert_user_error):
     inputs, cfg = case
     (inputs / "climate_zones.tif").write_text("this is not a raster")
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "climate_zones.tif")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "climate_zones.tif")
 
 
-def test_missing_file(case):
+def test_missing_file(case, assert_user_error):
     inputs, cfg = case
     cfg["inputs"]["soc"]["path"] = "nowhere.tif"
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "inputs.soc.path", "nowhere.tif")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "inputs.soc.path", "nowhere.tif")
 
 
-def test_area_of_interest_outside_the_data(case):
+def test_area_of_interest_outside_the_data(case, assert_user_error):
     inputs, cfg = case
     gpd.GeoDataFrame(geometry=[box(10.0, 40.0, 11.0, 41.0)], crs="EPSG:4326").to_file(
         inputs / "far_away.gpkg"
     )
     cfg["inputs"]["area_of_interest"] = "far_away.gpkg"
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "inputs.area_of_interest")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "inputs.area_of_interest")
 
 
-def test_unknown_config_key(case):
+def test_unknown_config_key(case, assert_user_error):
     inputs, cfg = case
     cfg["methods"] = {"soc": {"treshold": 5}}
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "methods.soc.treshold", "unknown key")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "methods.soc.treshold", "unknown key")
 
 
-def test_bad_config_value(case):
+def test_bad_config_value(case, assert_user_error):
     inputs, cfg = case
     cfg["methods"] = {"trajectory": {"method": "linear"}}
-    _assert_user_error(_run_cli(inputs, cfg), cfg, "methods.trajectory.method")
+    assert_user_error(_run_cli(inputs, cfg), cfg, "methods.trajectory.method")
 
 
 def test_output_exists_without_overwrite(case):

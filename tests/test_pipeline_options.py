@@ -13,15 +13,7 @@ import yaml
 
 from ldnkit import codes
 from ldnkit.config import parse_config
-from ldnkit.demo import build_demo_inputs
 from ldnkit.pipeline import run
-
-
-@pytest.fixture(scope="module")
-def small_inputs(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("opts") / "inputs"
-    build_demo_inputs(folder, size=100)
-    return folder
 
 
 @pytest.fixture(scope="module")
