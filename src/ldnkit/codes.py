@@ -77,6 +77,69 @@ LPD = Legend(
 #: LPD class -> 3-class productivity degradation (methodology §1.5.1).
 LPD_TO_DEGRADATION: dict[int, int] = {1: -1, 2: -1, 3: 0, 4: 0, 5: 1}
 
+# --- LDN neutrality accounting (GPG Addendum; Cowie et al. 2018) ------------------------------
+#: Gains/losses of the neutrality balance: expanded status 6, 7 -> gain; 1, 2 -> loss; 3, 4, 5 -> none.
+LOSS, NO_NET_CHANGE, GAIN = -1, 0, 1
+GAINS_LOSSES = Legend(
+    "gains_losses",
+    (LOSS, NO_NET_CHANGE, GAIN),
+    ("Loss", "No change", "Gain"),
+    ("#ab2727", "#f5f5dc", "#45a146"),
+)
+STATUS_EXPANDED_GAINS: tuple[int, ...] = (6, 7)
+STATUS_EXPANDED_LOSSES: tuple[int, ...] = (1, 2)
+
+#: Response hierarchy (avoid > reduce > reverse): where each response applies.
+AVOID, REDUCE, REVERSE = 1, 2, 3
+RESPONSE_HIERARCHY = Legend(
+    "response_hierarchy",
+    (AVOID, REDUCE, REVERSE),
+    ("Avoid", "Reduce", "Reverse"),
+    ("#2b83ba", "#fdae61", "#d7191c"),
+)
+RESPONSE_LEVELS: dict[str, int] = {"avoid": AVOID, "reduce": REDUCE, "reverse": REVERSE}
+
+#: Hotspots (contiguous degradation) and brightspots (contiguous improvement).
+HOTSPOT, BRIGHTSPOT = -1, 1
+HOTSPOTS = Legend("hotspots", (HOTSPOT, BRIGHTSPOT), ("Hotspot", "Brightspot"), ("#d7191c", "#1a9641"))
+
+#: False positive / negative corrections (GPG Addendum; PRAIS SO1-4.T3).
+FALSE_POSITIVE, FALSE_NEGATIVE = "false positive", "false negative"
+CORRECTION_TYPES: tuple[str, ...] = (FALSE_POSITIVE, FALSE_NEGATIVE)
+
+#: IPBES confidence terms, one per driver reported for a place and period (drivers.md).
+IPBES_CONFIDENCE: tuple[str, ...] = (
+    "well established",
+    "established but incomplete",
+    "unresolved",
+    "inconclusive",
+)
+
+#: Categorical colours for layers whose classes are made at run time (land types, ...).
+QUALITATIVE_COLOURS: tuple[str, ...] = (
+    "#8dd3c7",
+    "#ffffb3",
+    "#bebada",
+    "#fb8072",
+    "#80b1d3",
+    "#fdb462",
+    "#b3de69",
+    "#fccde5",
+    "#d9d9d9",
+    "#bc80bd",
+    "#ccebc5",
+    "#ffed6f",
+    "#1f78b4",
+    "#33a02c",
+    "#e31a1c",
+    "#ff7f00",
+    "#6a3d9a",
+    "#b15928",
+    "#a6cee3",
+    "#b2df8a",
+)
+
+
 # --- expanded status (7 classes, GPG Addendum) ---------------------------------------------------
 STATUS_EXPANDED = Legend(
     "status_expanded",
