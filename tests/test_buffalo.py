@@ -450,3 +450,45 @@ def test_netcdf_16day_source_gives_the_same_annual_means_and_trajectory(tif_run,
         extra = (a == ND) & (b != ND)
         assert extra.sum() > 50 and wet[extra].all(), period
         assert not ((a != ND) & (b == ND)).any(), period
+
+
+def test_every_area_reconciles(tif_run):
+    """The SO1 / CP-1 tables of every scope reconcile, and their land totals are the hand counts."""
+    from ldnkit.tables.prais import LAND_FINAL, LAND_INITIAL, LAND_ROW, reconciliation_problems
+
+    tables = {
+        scope: {
+            tid: pd.DataFrame(t["records"], columns=t["columns"]).pipe(lambda d, t=t: _with_attrs(d, t))
+            for tid, t in ts.items()
+        }
+        for scope, ts in tif_run.summary["tables"].items()
+    }
+    assert reconciliation_problems(tables) == []
+    px = evi_pixel_km2()
+    lc = lc_on_evi_grid(raw_lc())
+    land = {
+        y: float(((lc[b] >= 1) & (lc[b] <= 6)).sum() * px) for y, b in ((2001, 0), (2012, 11), (2016, 12))
+    }
+    t = tables[AOI]
+    t4 = t["SO1-1.T4"].set_index("Land cover class")
+    for y, km2 in land.items():
+        assert t4.loc[LAND_ROW, str(y)] == pytest.approx(km2, rel=1e-9)
+    for period, (y0, y1), mid, lid in (
+        (BASE, (2001, 2012), "SO1-1.T5", "SO1-2.T1"),
+        (REP, (2012, 2016), "SO1-1.T6", "SO1-2.T2"),
+    ):
+        m = t[mid][t[mid]["Period"] == period].set_index("Initial class")
+        assert m.loc[LAND_INITIAL, "Total"] == pytest.approx(land[y0], rel=1e-9)
+        assert m.loc["Total", LAND_FINAL] == pytest.approx(land[y1], rel=1e-9)
+        lpd = t[lid][t[lid]["Period"] == period].set_index("Land cover class")
+        assert lpd.loc[LAND_ROW, "Total"] == pytest.approx(land[y1], rel=1e-9)
+        for tid in ("SO1-1.T7", "SO1-2.T3", "SO1-3.T2"):
+            rows = t[tid][t[tid]["Period"] == period]
+            assert rows["Area (km²)"].sum() == pytest.approx(land[y1], rel=1e-9), (tid, period)
+            assert set(rows["Land-cover year"]) == {y1}
+        assert t["SO1-1.T1"][f"{period} (km²)"].iloc[-1] == pytest.approx(land[y1], rel=1e-9)
+
+
+def _with_attrs(df: pd.DataFrame, t: dict) -> pd.DataFrame:
+    df.attrs = {**t.get("attrs", {}), "title": t["title"]}
+    return df

@@ -31,6 +31,7 @@ from ldnkit.tables import (
     tables_to_json,
     write_xlsx,
 )
+from ldnkit.tables.prais import reconciliation_problems
 
 N = codes.NODATA
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -319,7 +320,12 @@ def test_cp1_total_land_area(tables):
 def test_so1_1_lc_tables(tables):
     t = tables[AOI_SCOPE]
     t1 = t["SO1-1.T1"]
-    assert list(t1["Process"]) == ["Vegetation loss", "Deforestation", "Urban expansion"]
+    assert list(t1["Process"])[:3] == ["Vegetation loss", "Deforestation", "Urban expansion"]
+    # summary rows: degraded + not degraded = land of the final LC year (2015: 279, 2023: 266)
+    deg, notdeg, land = (t1.iloc[k] for k in (-3, -2, -1))
+    assert "2015" in land["Process"] and "2023" in land["Process"]
+    assert (deg["baseline (km²)"], notdeg["baseline (km²)"], land["baseline (km²)"]) == (33, 246, 279)
+    assert (deg["2016-2023 (km²)"], notdeg["2016-2023 (km²)"], land["2016-2023 (km²)"]) == (20, 246, 266)
     assert _row(t1, Process="Deforestation")["baseline (km²)"] == 11
     assert _row(t1, Process="Urban expansion")["baseline (km²)"] == 22
     assert _row(t1, Process="Vegetation loss")["2016-2023 (km²)"] == 20
@@ -467,17 +473,33 @@ def test_xlsx_round_trip(tables, tmp_path):
 
     path = write_xlsx(tables, tmp_path / "tables.xlsx")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames[:2] == ["CP-1.T1", "SO1-1.T1"]
+    assert wb.sheetnames[:3] == ["README", "CP-1.T1", "SO1-1.T1"]
     assert "SO1-4.T2" in wb.sheetnames and "SO1-4.change" in wb.sheetnames
-    rows = list(wb["SO1-4.T2"].iter_rows(values_only=True))
+    ws = wb["SO1-4.T2"]
+    rows = list(ws.iter_rows(values_only=True))
     assert rows[0][0].startswith("SO1-4.T2")
-    scopes = [r[0] for r in rows if r[0] in (AOI_SCOPE, "West", "East")]
-    assert scopes == [AOI_SCOPE, "West", "East"]
-    header = rows.index(next(r for r in rows if r[0] == "Period"))
-    assert rows[header + 1][0] == "baseline"
-    pct = rows[header + 1][list(rows[header]).index("% of total land area")]
+    header = rows[3]
+    assert header[:3] == ("Scope", "Period", "Kind")
+    # one long table, the region as the first column: baseline + 1 period per scope
+    assert [r[0] for r in rows[4:]] == [AOI_SCOPE] * 2 + ["West"] * 2 + ["East"] * 2
+    first = rows[4]
+    assert first[1] == "baseline"
+    pct = first[header.index("% of total land area")]
     assert isinstance(pct, float) and pct == pytest.approx(54 / 279 * 100)
-    assert wb["SO1-4.T2"].column_dimensions["H"].width > 20  # "Method" is readable
+    assert first[header.index("Land-cover year")] == 2015
+    method = openpyxl.utils.get_column_letter(header.index("Method") + 1)
+    assert ws.column_dimensions[method].width > 20  # "Method" is readable
+    readme = [r for r in wb["README"].iter_rows(values_only=True) if r[0] == "Reconciliation"]
+    assert readme and readme[0][1].startswith("every area")
+
+
+def test_reconciliation_of_the_hand_example(tables):
+    assert reconciliation_problems(tables) == []
+    broken = {s: {k: v.copy() for k, v in t.items()} for s, t in tables.items()}
+    t4 = broken["East"]["SO1-1.T4"]
+    t4.loc[t4["Code"] == 1, "2023"] += 1.0  # the classes no longer add up to the totals
+    problems = reconciliation_problems(broken)
+    assert problems and all(p.startswith("East / SO1-1.T4 2023") for p in problems), problems
 
 
 def test_json_records(tables):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -11,12 +13,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ldnkit.tables.prais import TABLE_TITLES
+from ldnkit.tables.prais import AOI_SCOPE, TABLE_TITLES, reconciliation_problems
 
 Tables = Mapping[str, Mapping[str, pd.DataFrame]]
 
-_FLOAT_FORMAT = "#,##0.000"
+#: Number formats by column kind (the values keep full precision; only the display is rounded).
+FORMATS = {
+    "km2": "#,##0.00",
+    "pct": "0.00",
+    "t_ha": "0.0",
+    "t": "#,##0",
+    "people": "#,##0",
+    "float": "0.000",
+    "int": "0",
+}
+_UNIT_TEXT = {
+    "km2": "areas in km²",
+    "pct": "percentages in %",
+    "t_ha": "SOC stocks in t/ha",
+    "t": "SOC stocks in t (tonnes)",
+    "people": "population in persons",
+}
 _MAX_WIDTH = 60
+_HEADER_WIDTH = 28  # longer column names wrap in the header row
+SCOPE = "Scope"
+#: Layout of a table sheet (1-based rows): title, units, note, header, then the rows.
+TITLE_ROW, UNITS_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3, 4
 
 
 def _value(v: Any) -> Any:
@@ -39,74 +61,248 @@ def _table_ids(tables: Tables) -> list[str]:
 def _sheet_name(tid: str, used: set[str]) -> str:
     name = re.sub(r"[\[\]:*?/\\]", "_", tid)[:31]  # Excel's forbidden characters and length
     base, k = name, 1
-    while name in used:
+    while name.lower() in {u.lower() for u in used}:
         k += 1
         name = f"{base[: 31 - len(str(k)) - 1]}~{k}"
     used.add(name)
     return name
 
 
-def write_xlsx(tables: Tables, path: str | Path) -> Path:
-    """Write ``{scope: {table id: DataFrame}}`` to an Excel workbook.
+def column_kind(column: str, title: str = "") -> str | None:
+    """Kind of a column from its name (km2, pct, t_ha, t, people), else from the table title:
+    unnamed numbers of a table titled "... (km² ..." are areas (class columns of the matrices)."""
+    name = str(column)
+    low = name.lower()
+    if re.search(r"(^|\s)(code|year|id)$", low) or low in ("pixels", "years with spi"):
+        return "int"  # codes, years, counts: never a unit format, even when stored as floats
+    if "%" in name or "percentage points" in low or "percent" in low:
+        return "pct"
+    if "km²" in name or "km2" in low:
+        return "km2"
+    if "t/ha" in low:
+        return "t_ha"
+    if re.search(r"\(t\)|\btonnes\b", low):
+        return "t"
+    if "persons" in low or "population" in low or "people" in low:
+        return "people"
+    if "km²" in title and not re.search(r"\b(code|year|years|id|pixels)\b", low):
+        return "km2"
+    return None
 
-    One sheet per table id (named by the id), with the title in the first row; in each sheet the
-    scopes are stacked ("Area of interest" first, then the regions), each under a bold header row
-    naming the scope, followed by the column names and the rows. Numbers are written as numbers
-    (areas keep their full precision, shown with 3 decimals); missing values are empty cells.
+
+def _cell_kind(col_kind: str | None, row_unit: Any, value: Any) -> str | None:
+    if not isinstance(value, float):
+        return None
+    if col_kind == "int":
+        return "int"
+    if row_unit in ("t/ha", "t"):  # SO1-3.T1: the unit is given per row
+        return "t_ha" if row_unit == "t/ha" else "t"
+    return col_kind or "float"
+
+
+def _ordered_scopes(tables: Tables) -> list[str]:
+    aoi = [s for s in tables if s == AOI_SCOPE]
+    return aoi + [s for s in tables if s != AOI_SCOPE]
+
+
+def _long_table(tables: Tables, tid: str) -> tuple[list[str], list[list[Any]]]:
+    """One long table of every scope's rows, the scope as the first column."""
+    columns: list[str] = [SCOPE]
+    rows: list[list[Any]] = []
+    for scope in _ordered_scopes(tables):
+        df = tables[scope].get(tid)
+        if df is None:
+            continue
+        for c in map(str, df.columns):
+            if c not in columns:
+                columns.append(c)
+        names = [str(c) for c in df.columns]
+        for rec in df.itertuples(index=False, name=None):
+            d = dict(zip(names, rec, strict=True))
+            d.setdefault(SCOPE, scope)  # a table with its own Scope column keeps it
+            rows.append(d)
+    return columns, [[_value(r.get(c)) for c in columns] for r in rows]
+
+
+def _units_line(kinds: set[str], df: pd.DataFrame) -> str:
+    parts = [_UNIT_TEXT[k] for k in ("km2", "pct", "t_ha", "t", "people") if k in kinds]
+    if "km2" in kinds:
+        parts[0] += " (full precision stored, 2 decimals shown)"
+    return "Units: " + ("; ".join(parts) if parts else "none (codes, names and counts)")
+
+
+def _write_table_sheet(ws, tid: str, tables: Tables) -> str:
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    first = next(tables[s][tid] for s in _ordered_scopes(tables) if tid in tables[s])
+    title = str(first.attrs.get("title", TABLE_TITLES.get(tid, "")))
+    columns, rows = _long_table(tables, tid)
+    col_kind = [column_kind(c, title) if c != SCOPE else None for c in columns]
+    unit_col = columns.index("Unit") if "Unit" in columns else None
+
+    ws.cell(TITLE_ROW, 1, f"{tid} — {title}" if title else tid).font = Font(bold=True, size=12)
+    kinds: set[str] = set()
+    widths = [0] * len(columns)
+    for i, vals in enumerate(rows):
+        r = HEADER_ROW + 1 + i
+        unit = vals[unit_col] if unit_col is not None else None
+        for j, v in enumerate(vals):
+            cell = ws.cell(r, j + 1, v)
+            kind = _cell_kind(col_kind[j], unit, v)
+            if kind:
+                kinds.add(kind)
+                cell.number_format = FORMATS[kind]
+                shown = len(f"{v:,.2f}")
+            elif isinstance(v, str):
+                if v.startswith("="):
+                    cell.data_type = "s"  # text such as a region name, never a formula
+                shown = len(v)
+            else:
+                shown = len(str(v)) if v is not None else 0
+            widths[j] = max(widths[j], shown)
+    ws.cell(UNITS_ROW, 1, _units_line(kinds, first)).font = Font(italic=True)
+    note = first.attrs.get("note")
+    if note:
+        ws.cell(NOTE_ROW, 1, f"Note: {note}").font = Font(italic=True)
+    head_font, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    lines = 1
+    for j, c in enumerate(columns):
+        cell = ws.cell(HEADER_ROW, j + 1, c)
+        cell.font, cell.alignment = head_font, wrap
+        w = min(max(widths[j], min(len(c), _HEADER_WIDTH), 6) + 2, _MAX_WIDTH)
+        ws.column_dimensions[get_column_letter(j + 1)].width = w
+        lines = max(lines, math.ceil(len(c) / max(w - 2, 1)))
+    ws.row_dimensions[HEADER_ROW].height = 15 * lines
+    last = get_column_letter(len(columns))
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)  # header rows and the Scope column stay visible
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(len(rows), 1)}"
+    return title
+
+
+def _flatten(prefix: str, v: Any) -> list[tuple[str, str]]:
+    if isinstance(v, Mapping):
+        out = []
+        for k, x in v.items():
+            out += _flatten(f"{prefix}.{k}" if prefix else str(k), x)
+        return out
+    if isinstance(v, list | tuple) and not any(isinstance(x, Mapping | list | tuple) for x in v):
+        return [(prefix, ", ".join(map(str, v)) if v else "(none)")]
+    if isinstance(v, list | tuple):
+        return [(prefix, json.dumps(_jsonable(v)))]
+    return [(prefix, "(none)" if v is None else str(v))]
+
+
+def _readme_rows(summary: Mapping | None, sheets: list[tuple[str, str]], problems: list[str]) -> list:
+    """(item, text) rows of the README sheet; None marks a section heading given as the text."""
+    from ldnkit import __version__
+
+    s = dict(summary or {})
+    grid = s.get("grid") or {}
+    rows: list[tuple[str | None, str]] = [
+        (None, "About this workbook"),
+        ("Title", str(s.get("title") or "")),
+        ("Software", f"ldnkit {s.get('ldnkit_version', __version__)}"),
+        ("Created", str(s.get("created") or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))),
+        (
+            "Layout",
+            "one sheet per table: title, units, note, then one long table whose first column "
+            f"'{SCOPE}' is '{AOI_SCOPE}' then each sub-national region; filter it with the header's "
+            "autofilter. Numbers are stored unrounded (the display is rounded).",
+        ),
+        (None, "How the areas were made"),
+        (
+            "Total land area",
+            "area of the pixels whose land-cover class of the year is 1-6 (tree-covered, grassland, "
+            "cropland, wetland, artificial surfaces, other land): water bodies (7) and pixels without "
+            "land cover are excluded (CP-1.T1). Per-period tables count the land of the period's final "
+            "land-cover year (column 'Land-cover year'), so their classes, the 'No data' row included, "
+            "add up to CP-1.T1's total land area of that year.",
+        ),
+        ("Area method", str(grid.get("area_method", "km² per pixel (see summary.json)"))),
+    ]
+    if grid:
+        rows.append(("Grid", f"{grid.get('crs')}, {grid.get('width')} x {grid.get('height')} pixels"))
+    rows.append(
+        (
+            "Reconciliation",
+            "every area of the SO1 / CP-1 tables reconciles with CP-1.T1 (checked when writing)"
+            if not problems
+            else "PROBLEMS: " + "; ".join(problems[:20]),
+        )
+    )
+    periods = s.get("periods") or []
+    if periods:
+        rows.append((None, "Periods"))
+        for p in periods:
+            bits = [f"{p.get('kind', '')} {p.get('start')}-{p.get('end')}"]
+            for k in ("land_cover", "trend", "state_historical", "state_comparison", "performance"):
+                if p.get(k):
+                    bits.append(f"{k.replace('_', ' ')} {p[k][0]}-{p[k][1]}")
+            if p.get("external_lpd"):
+                bits.append("external LPD")
+            rows.append((str(p.get("name")), "; ".join(bits)))
+    if s.get("methods"):
+        rows.append((None, "Methods and parameters"))
+        rows += _flatten("", s["methods"])
+    drought = s.get("drought")
+    if isinstance(drought, Mapping):
+        rows.append((None, "Drought (SO3)"))
+        rows += _flatten("", {k: v for k, v in drought.items() if k != "index_attrs"})
+    rows.append((None, "Sheets"))
+    rows += sheets
+    return rows
+
+
+def _write_readme(ws, rows: list) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    ws.cell(1, 1, "ldnkit — PRAIS 4 tables: how the figures were made").font = Font(bold=True, size=14)
+    r = 2
+    for item, text in rows:
+        r += 1
+        if item is None:
+            r += 1
+            ws.cell(r, 1, text).font = Font(bold=True, size=12)
+            continue
+        ws.cell(r, 1, item).font = Font(bold=True)
+        c = ws.cell(r, 2, text)
+        c.data_type = "s"
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(r, 1).alignment = Alignment(vertical="top")
+    ws.column_dimensions["A"].width = 34
+    ws.column_dimensions["B"].width = 110
+
+
+def write_xlsx(tables: Tables, path: str | Path, *, summary: Mapping | None = None) -> Path:
+    """Write ``{scope: {table id: DataFrame}}`` to an Excel workbook laid out like the PRAIS tables.
+
+    A README sheet first (how the figures were made: total land area definition, area method,
+    periods and their years, methods and parameters from ``summary`` — summary.json's dict —,
+    ldnkit version and date, the result of :func:`~ldnkit.tables.prais.reconciliation_problems`,
+    the list of sheets); then one sheet per table id (named by the id, any table, ``attrs["title"]``
+    as its title): row 1 the title, row 2 the units, row 3 the table's note, row 4 the header, then
+    ONE long table whose first column "Scope" is "Area of interest" then each region. Numbers are
+    stored unrounded with display formats by column kind (km² ``#,##0.00``, % ``0.00``, t/ha
+    ``0.0``, t and people ``#,##0``); the header and Scope column are frozen, with an autofilter.
 
     Example
     -------
-    >>> write_xlsx(compute_tables(inputs), "out/tables.xlsx")          # doctest: +SKIP
+    >>> write_xlsx(compute_tables(inputs), "out/tables.xlsx", summary=summary)   # doctest: +SKIP
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
     path = Path(path)
     wb = Workbook()
-    wb.remove(wb.active)
-    bold, big = Font(bold=True), Font(bold=True, size=12)
-    used: set[str] = set()
+    readme = wb.active
+    readme.title = "README"
+    used: set[str] = {"README"}
+    sheets: list[tuple[str, str]] = []
     for tid in _table_ids(tables):
-        ws = wb.create_sheet(_sheet_name(tid, used))
-        widths: dict[int, int] = {}
-        first = next(s[tid] for s in tables.values() if tid in s)
-        title = first.attrs.get("title", TABLE_TITLES.get(tid, ""))
-        ws.append([f"{tid} — {title}" if title else tid])
-        ws.cell(row=1, column=1).font = big
-        for scope, scope_tables in tables.items():
-            if tid not in scope_tables:
-                continue
-            df = scope_tables[tid]
-            ws.append([])
-            ws.append([scope])
-            ws.cell(row=ws.max_row, column=1).font = bold
-            ws.cell(row=ws.max_row, column=1).data_type = "s"
-            ws.append([str(c) for c in df.columns])
-            for j, c in enumerate(df.columns, start=1):
-                ws.cell(row=ws.max_row, column=j).font = bold
-                widths[j] = max(widths.get(j, 0), len(str(c)))
-            note = df.attrs.get("note")
-            for rec in df.itertuples(index=False, name=None):
-                ws.append([_value(v) for v in rec])
-                for j in range(1, len(rec) + 1):
-                    cell = ws.cell(row=ws.max_row, column=j)
-                    if isinstance(cell.value, float):
-                        cell.number_format = _FLOAT_FORMAT
-                        shown = len(f"{cell.value:,.3f}")
-                    elif isinstance(cell.value, str) and cell.value.startswith("="):
-                        cell.data_type = "s"  # text such as a region name, never a formula
-                        shown = len(cell.value)
-                    else:
-                        shown = len(str(cell.value)) if cell.value is not None else 0
-                    widths[j] = max(widths.get(j, 0), shown)
-            if note:
-                ws.append([f"Note: {note}"])
-                ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
-        for j, w in widths.items():
-            ws.column_dimensions[get_column_letter(j)].width = min(max(w + 2, 8), _MAX_WIDTH)
-    if not wb.sheetnames:
-        wb.create_sheet("empty")
+        name = _sheet_name(tid, used)
+        title = _write_table_sheet(wb.create_sheet(name), tid, tables)
+        sheets.append((name, title))
+    _write_readme(readme, _readme_rows(summary, sheets, reconciliation_problems(tables)))
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

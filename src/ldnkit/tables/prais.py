@@ -19,7 +19,7 @@ Conventions (the same in every table)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +38,12 @@ PCT = "% of total land area"
 LAND = "Total land area (km²)"
 NO_DATA = "No data"
 TOTAL = "Total"
+#: Column giving the land-cover year whose land pixels a row's total land area counts.
+LC_YEAR = "Land-cover year"
+#: Row/column labels of the land subtotals (classes 1-6) in tables that also cover water/no data.
+LAND_ROW = "Total land area (excl. water bodies and no data)"
+LAND_INITIAL = "Total land area, initial year"
+LAND_FINAL = "Total land area, final year"
 LAND_CLASSES = tuple(c for c in codes.LAND_COVER.codes if c != codes.WATER)
 #: Order of the classes in the 3-class tables (PRAIS order).
 DEGRADATION_ORDER = (codes.IMPROVED, codes.STABLE, codes.DEGRADED)
@@ -141,10 +147,11 @@ def _class_rows(
     legend: codes.Legend,
     order: Sequence[int],
     period: str,
+    year: int,
     lc_col: str = "lc_final",
     extra: dict | None = None,
 ) -> list[dict]:
-    """Rows (one per class + no data) of a per-period class table over the land pixels."""
+    """Rows (one per class + no data) of a per-period class table over the land pixels of ``year``."""
     land_df = _land(df, lc_col)
     land = float(land_df["area"].sum())
     by = _area_by(land_df.assign(**{col: _clean(land_df[col], order)}), [col])
@@ -160,6 +167,7 @@ def _class_rows(
                 KM2: a,
                 PCT: _pct(a, land),
                 LAND: land,
+                LC_YEAR: year,
             }
         )
     return rows
@@ -175,31 +183,45 @@ def _matrix_table(
     col_name,
     row_label: str,
     period: str,
+    *,
+    land_row: str | None = None,
+    land_col: str | None = None,
+    extra: dict | None = None,
 ) -> list[dict]:
-    """Area cross-table rows (row classes + no data + total) x (column classes + no data + total)."""
+    """Area cross-table rows (row classes + no data + total) x (column classes + no data + total).
+
+    ``land_row``: label of an extra last row summing the land-cover rows 1-6 (the land of the rows'
+    year); ``land_col``: name of an extra last column summing the land-cover columns 1-6. ``extra``:
+    columns appended to every row (e.g. the years)."""
     d = df.assign(**{row_col: _clean(df[row_col], row_codes), col_col: _clean(df[col_col], col_codes)})
     by = _area_by(d, [row_col, col_col])
     rc, cc = [*row_codes, NODATA], [*col_codes, NODATA]
-    rows = []
-    for r in rc:
-        rec = {"Period": period, "Code": r, row_label: row_name(r)}
+    land_cc = [c for c in cc if c in LAND_CLASSES]
+
+    def rec_of(label, code, rs):
+        rec = {"Period": period, "Code": code, row_label: label}
         for c in cc:
-            rec[col_name(c)] = by.get((r, c), 0.0)
-        rec[TOTAL] = sum(by.get((r, c), 0.0) for c in cc)
-        rows.append(rec)
-    tot = {"Period": period, "Code": None, row_label: TOTAL}
-    for c in cc:
-        tot[col_name(c)] = sum(by.get((r, c), 0.0) for r in rc)
-    tot[TOTAL] = sum(by.values())
-    rows.append(tot)
+            rec[col_name(c)] = sum(by.get((r, c), 0.0) for r in rs)
+        rec[TOTAL] = sum(by.get((r, c), 0.0) for r in rs for c in cc)
+        if land_col:
+            rec[land_col] = sum(by.get((r, c), 0.0) for r in rs for c in land_cc)
+        return {**rec, **(extra or {})}
+
+    rows = [rec_of(row_name(r), r, [r]) for r in rc]
+    rows.append(rec_of(TOTAL, None, rc))
+    if land_row:
+        rows.append(rec_of(land_row, None, [r for r in rc if r in LAND_CLASSES]))
     return rows
 
 
 def _frame(rows: list[dict], columns: Sequence[str]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=list(columns))
-    if "Code" in df.columns:
-        # ints, None on total rows (a float column would show 1.0, -32768.0)
-        df["Code"] = pd.Series([r.get("Code") for r in rows], index=df.index, dtype=object)
+    for c in df.columns:
+        # codes/years: ints, None on total rows (a float column would show 1.0, -32768.0)
+        if c == "Code" or (
+            (c.endswith(" code") or c.endswith(" year")) and any(r.get(c) is None for r in rows)
+        ):
+            df[c] = pd.Series([r.get(c) for r in rows], index=df.index, dtype=object)
     return df
 
 
@@ -308,7 +330,8 @@ def _cp1_t1(inputs, ct) -> pd.DataFrame:
 
 
 def _so1_1_t1(inputs, ct) -> pd.DataFrame:
-    per = {}
+    per: dict[str, dict] = {}
+    totals: dict[str, tuple[float, float]] = {}  # period -> (degraded on land, land) of the final year
     for i, p in enumerate(inputs.periods):
         df = ct[f"p{i}_lc"]
         deg = df[
@@ -317,6 +340,9 @@ def _so1_1_t1(inputs, ct) -> pd.DataFrame:
             & df["lc_final"].isin(codes.LAND_COVER.codes)
         ]
         per[p.name] = _area_by(deg, ["lc_initial", "lc_final"])
+        land = _land(df, "lc_final")
+        land_deg = float(land.loc[land["lc_deg"] == codes.DEGRADED, "area"].sum())
+        totals[p.name] = (land_deg, float(land["area"].sum()))
     pairs = sorted({k for d in per.values() for k, v in d.items() if v > 0})
     rows = []
     for a, b in pairs:
@@ -330,10 +356,32 @@ def _so1_1_t1(inputs, ct) -> pd.DataFrame:
         for p in inputs.periods:
             rec[f"{p.name} (km²)"] = per[p.name].get((a, b), 0.0)
         rows.append(rec)
+    # Summary rows: degraded + not degraded = total land area of each period's final LC year.
+    # Transitions into water (degrading under a custom matrix) are listed above but are not land.
+    years = " | ".join(f"{p.name}: {p.land_cover_years[1]}" for p in inputs.periods)
+    summary = [
+        ("Total degraded by land-cover change, land of the final year", 0),
+        ("Not degraded by land-cover change or no data, land of the final year", 1),
+        (f"Total land area of the final land-cover year ({years})", 2),
+    ]
+    for label, k in summary:
+        rec = {"Process": label}
+        for p in inputs.periods:
+            deg, land = totals[p.name]
+            rec[f"{p.name} (km²)"] = (deg, land - deg, land)[k]
+        rows.append(rec)
     cols = ["Process", "Initial code", "Initial class", "Final code", "Final class"]
     cols += [f"{p.name} (km²)" for p in inputs.periods]
+    note = (
+        "area of pixels degraded by land-cover change, per transition; the last three rows: degraded "
+        "and not degraded land of each period's final land-cover year, adding up to its total land "
+        "area (CP-1.T1); transitions into water bodies are not land in the final year"
+    )
     return _titled(
-        _frame(rows, cols), "SO1-1.T1", note="area of pixels degraded by land-cover change, per transition"
+        _frame(rows, cols),
+        "SO1-1.T1",
+        note=note,
+        land_cover_year={p.name: p.land_cover_years[1] for p in inputs.periods},
     )
 
 
@@ -388,18 +436,50 @@ def _so1_1_t4(inputs, ct) -> pd.DataFrame:
             {"Code": c, "Land cover class": _lc_name(c), **{str(y): by[y].get(c, 0.0) for y in years}}
         )
     rows.append({"Code": None, "Land cover class": TOTAL, **{str(y): sum(by[y].values()) for y in years}})
-    return _titled(_frame(rows, ["Code", "Land cover class", *map(str, years)]), "SO1-1.T4")
+    rows.append(
+        {
+            "Code": None,
+            "Land cover class": LAND_ROW,
+            **{str(y): sum(by[y].get(c, 0.0) for c in LAND_CLASSES) for y in years},
+        }
+    )
+    note = (
+        f"columns: land-cover year; '{TOTAL}' = all pixels of the scope; '{LAND_ROW}' = classes 1-6 "
+        "= total land area of that year (CP-1.T1)"
+    )
+    return _titled(_frame(rows, ["Code", "Land cover class", *map(str, years)]), "SO1-1.T4", note=note)
 
 
 def _lc_change(inputs, ct, periods: list[tuple[int, PeriodLayers]], tid: str) -> pd.DataFrame:
     lc = codes.LAND_COVER.codes
     rows = []
     for i, p in periods:
+        y0, y1 = p.land_cover_years
         rows += _matrix_table(
-            ct[f"p{i}_lc"], "lc_initial", "lc_final", lc, lc, _lc_name, _lc_name, "Initial class", p.name
+            ct[f"p{i}_lc"],
+            "lc_initial",
+            "lc_final",
+            lc,
+            lc,
+            _lc_name,
+            _lc_name,
+            "Initial class",
+            p.name,
+            land_row=LAND_INITIAL,
+            land_col=LAND_FINAL,
+            extra={"Initial year": y0, "Final year": y1},
         )
-    cols = ["Period", "Code", "Initial class", *[_lc_name(c) for c in [*lc, NODATA]], TOTAL]
-    return _titled(_frame(rows, cols), tid, years={p.name: list(p.land_cover_years) for _, p in periods})
+    cols = ["Period", "Code", "Initial class", *[_lc_name(c) for c in [*lc, NODATA]], TOTAL, LAND_FINAL]
+    cols += ["Initial year", "Final year"]
+    note = (
+        "rows: land cover of the initial year, columns: of the final year; all pixels, water and no "
+        f"data included. '{LAND_INITIAL}' (row) sums the land rows 1-6 = total land area of the "
+        f"initial year; '{LAND_FINAL}' (column) sums the land columns 1-6 = total land area of the "
+        "final year (CP-1.T1)"
+    )
+    return _titled(
+        _frame(rows, cols), tid, note=note, years={p.name: list(p.land_cover_years) for _, p in periods}
+    )
 
 
 def _lpd_by_lc(inputs, ct, periods: list[tuple[int, PeriodLayers]], tid: str) -> pd.DataFrame:
@@ -416,9 +496,15 @@ def _lpd_by_lc(inputs, ct, periods: list[tuple[int, PeriodLayers]], tid: str) ->
             lambda c: codes.LPD.name_of(c) if c != NODATA else NO_DATA,
             "Land cover class",
             p.name,
+            land_row=LAND_ROW,
+            extra={LC_YEAR: p.land_cover_years[1]},
         )
-    cols = ["Period", "Code", "Land cover class", *codes.LPD.names, NO_DATA, TOTAL]
-    note = "land cover of the final year of each period's land-cover change"
+    cols = ["Period", "Code", "Land cover class", *codes.LPD.names, NO_DATA, TOTAL, LC_YEAR]
+    note = (
+        "land cover of the final year of each period's land-cover change (column "
+        f"'{LC_YEAR}'); all pixels, water and no data included; '{LAND_ROW}' sums the land "
+        "rows 1-6 = total land area of that year (CP-1.T1)"
+    )
     return _titled(
         _frame(rows, cols),
         tid,
@@ -430,8 +516,10 @@ def _lpd_by_lc(inputs, ct, periods: list[tuple[int, PeriodLayers]], tid: str) ->
 def _deg_table(inputs, ct, suffix: str, col: str, tid: str) -> pd.DataFrame:
     rows = []
     for i, p in enumerate(inputs.periods):
-        rows += _class_rows(ct[f"p{i}_{suffix}"], col, codes.DEGRADATION, DEGRADATION_ORDER, p.name)
-    cols = ["Period", "Code", "Class", KM2, PCT, LAND]
+        rows += _class_rows(
+            ct[f"p{i}_{suffix}"], col, codes.DEGRADATION, DEGRADATION_ORDER, p.name, p.land_cover_years[1]
+        )
+    cols = ["Period", "Code", "Class", KM2, PCT, LAND, LC_YEAR]
     return _titled(_frame(rows, cols), tid, note=_LAND_NOTE)
 
 
@@ -511,6 +599,7 @@ def _so1_4_t1(inputs, ct) -> pd.DataFrame:
                 codes.DEGRADATION,
                 DEGRADATION_ORDER,
                 p.name,
+                p.land_cover_years[1],
                 extra={"Status": "Status (3 classes)"},
             )
         if "status_expanded" in df.columns:
@@ -520,9 +609,10 @@ def _so1_4_t1(inputs, ct) -> pd.DataFrame:
                 codes.STATUS_EXPANDED,
                 codes.STATUS_EXPANDED.codes,
                 p.name,
+                p.land_cover_years[1],
                 extra={"Status": "Expanded status (7 classes)"},
             )
-    cols = ["Period", "Status", "Code", "Class", KM2, PCT, LAND]
+    cols = ["Period", "Status", "Code", "Class", KM2, PCT, LAND, LC_YEAR]
     return _titled(_frame(rows, cols), "SO1-4.T1", note=_LAND_NOTE)
 
 
@@ -576,6 +666,7 @@ def _so1_4_t2(inputs, ct) -> pd.DataFrame:
                 "Degraded area (km²)": deg,
                 PCT: _pct(deg, land),
                 LAND: land,
+                LC_YEAR: p.land_cover_years[1],
                 "Method": _method_text(inputs, p),
                 "Confidence": p.confidence or CONFIDENCE_NOT_ASSESSED,
             }
@@ -588,6 +679,7 @@ def _so1_4_t2(inputs, ct) -> pd.DataFrame:
         "Degraded area (km²)",
         PCT,
         LAND,
+        LC_YEAR,
         "Method",
         "Confidence",
     ]
@@ -616,6 +708,10 @@ def _change(inputs, ct) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "Baseline degraded (%)": _pct(b_deg, b_land),
                 "Period degraded (%)": _pct(deg, land),
                 "Change (percentage points)": _pct(deg, land) - _pct(b_deg, b_land),
+                "Baseline total land area (km²)": b_land,
+                "Baseline land-cover year": inputs.periods[0].land_cover_years[1],
+                "Period total land area (km²)": land,
+                "Period land-cover year": p.land_cover_years[1],
             }
         )
         xrows += _matrix_table(
@@ -628,6 +724,7 @@ def _change(inputs, ct) -> tuple[pd.DataFrame, pd.DataFrame]:
             _deg_name,
             "Baseline",
             p.name,
+            extra={LC_YEAR: p.land_cover_years[1]},
         )
     cols = [
         "Period",
@@ -637,13 +734,20 @@ def _change(inputs, ct) -> tuple[pd.DataFrame, pd.DataFrame]:
         "Baseline degraded (%)",
         "Period degraded (%)",
         "Change (percentage points)",
+        "Baseline total land area (km²)",
+        "Baseline land-cover year",
+        "Period total land area (km²)",
+        "Period land-cover year",
     ]
     note = (
         "period degraded = status degraded; % of the total land area of each period's final "
         "land-cover year (the baseline's for the baseline)"
     )
-    xcols = ["Period", "Code", "Baseline", *[_deg_name(c) for c in [*deg3, NODATA]], TOTAL]
-    xnote = "rows baseline 1OAO, columns period 1OAO; land pixels of the period's final LC year"
+    xcols = ["Period", "Code", "Baseline", *[_deg_name(c) for c in [*deg3, NODATA]], TOTAL, LC_YEAR]
+    xnote = (
+        "rows baseline 1OAO, columns period 1OAO; land pixels of the period's final land-cover year "
+        f"('{LC_YEAR}'): Total x Total = its total land area"
+    )
     return (
         _titled(_frame(rows, cols), "SO1-4.change", note=note),
         _titled(_frame(xrows, xcols), "SO1-4.change_crosstab", note=xnote),
@@ -709,4 +813,145 @@ def compute_tables(inputs: TableInputs, scheduler=None) -> dict[str, dict[str, p
     for scope, rid in _scopes(inputs, ct):
         sub = ct if rid is None else {k: df[df["region"] == rid] for k, df in ct.items()}
         out[scope] = _scope_tables(inputs, sub, scope, rid)
+    return out
+
+
+# --- reconciliation -----------------------------------------------------------------------------
+
+
+def _close(a: float, b: float, rel: float) -> bool:
+    return abs(a - b) <= rel * max(1.0, abs(a), abs(b))
+
+
+def _scope_problems(scope: str, t: Mapping[str, pd.DataFrame], rel: float) -> list[str]:
+    out: list[str] = []
+
+    def check(a: float, b: float, what: str) -> None:
+        if not _close(float(a), float(b), rel):
+            out.append(f"{scope} / {what}: {float(a):.6f} != {float(b):.6f} km²")
+
+    cp = t.get("CP-1.T1")
+    if cp is None:
+        return [f"{scope}: CP-1.T1 missing"] if any(k.startswith("SO1-") for k in t) else []
+    land = {int(r["Year"]): float(r[LAND]) for _, r in cp.iterrows()}
+    total = {int(r["Year"]): float(r["Total area (km²)"]) for _, r in cp.iterrows()}
+    for _, r in cp.iterrows():
+        parts = r[LAND] + r["Water bodies (km²)"] + r["No data (km²)"]
+        check(parts, r["Total area (km²)"], f"CP-1.T1 {r['Year']}: land + water + no data vs total")
+
+    def land_of(year, what: str) -> float | None:
+        if int(year) not in land:
+            out.append(f"{scope} / {what}: no CP-1.T1 row for {year}")
+            return None
+        return land[int(year)]
+
+    # class tables: the classes of each period sum to its total land area = CP-1.T1 of its year
+    for tid in ("SO1-1.T7", "SO1-2.T3", "SO1-3.T2", "SO1-4.T1"):
+        df = t.get(tid)
+        if df is None or df.empty:
+            continue
+        keys = ["Period", "Status"] if "Status" in df.columns else ["Period"]
+        for key, g in df.groupby(keys, sort=False):
+            name = f"{tid} {' '.join(map(str, key))}"
+            check(g[KM2].sum(), g[LAND].iloc[0], f"{name}: classes vs total land area")
+            want = land_of(g[LC_YEAR].iloc[0], name)
+            if want is not None:
+                check(g[LAND].iloc[0], want, f"{name}: total land area vs CP-1.T1 {g[LC_YEAR].iloc[0]}")
+    df = t.get("SO1-4.T2")
+    if df is not None:
+        for _, r in df.iterrows():
+            want = land_of(r[LC_YEAR], f"SO1-4.T2 {r['Period']}")
+            if want is not None:
+                check(r[LAND], want, f"SO1-4.T2 {r['Period']}: total land area vs CP-1.T1 {r[LC_YEAR]}")
+    df = t.get("SO1-1.T4")
+    if df is not None:
+        classes = df[df["Code"].notna()]
+        tot = df[df["Land cover class"] == TOTAL].iloc[0]
+        lrow = df[df["Land cover class"] == LAND_ROW].iloc[0]
+        for y in [c for c in df.columns if str(c).isdigit()]:
+            check(classes[y].sum(), tot[y], f"SO1-1.T4 {y}: classes vs total")
+            check(classes.loc[classes["Code"].isin(LAND_CLASSES), y].sum(), lrow[y], f"SO1-1.T4 {y}: land")
+            if (want := land_of(y, f"SO1-1.T4 {y}")) is not None:
+                check(lrow[y], want, f"SO1-1.T4 {y}: total land area vs CP-1.T1")
+                check(tot[y], total[int(y)], f"SO1-1.T4 {y}: total area vs CP-1.T1")
+    # matrices: rows and columns add up to the totals; the land subtotals equal CP-1.T1
+    for tid, row_label, col_start in (
+        ("SO1-1.T5", "Initial class", "Tree-covered areas"),
+        ("SO1-1.T6", "Initial class", "Tree-covered areas"),
+        ("SO1-2.T1", "Land cover class", codes.LPD.names[0]),
+        ("SO1-2.T2", "Land cover class", codes.LPD.names[0]),
+        ("SO1-4.change_crosstab", "Baseline", codes.DEGRADATION.name_of(DEGRADATION_ORDER[-1])),
+    ):
+        df = t.get(tid)
+        if df is None or df.empty:
+            continue
+        cols = list(df.columns)
+        classes_c = [c for c in cols[cols.index(col_start) : cols.index(TOTAL)]]
+        for period, g in df.groupby("Period", sort=False):
+            name = f"{tid} {period}"
+            body = g[g["Code"].notna()]
+            tot = g[g[row_label] == TOTAL].iloc[0]
+            for _, r in body.iterrows():
+                check(r[classes_c].sum(), r[TOTAL], f"{name} row {r[row_label]}: classes vs Total")
+            for c in [*classes_c, TOTAL]:
+                check(body[c].sum(), tot[c], f"{name} column {c}: classes vs Total row")
+            if tid.startswith("SO1-1"):
+                y0, y1 = int(g["Initial year"].iloc[0]), int(g["Final year"].iloc[0])
+                linit = g[g[row_label] == LAND_INITIAL].iloc[0]
+                if (want := land_of(y0, name)) is not None:
+                    check(linit[TOTAL], want, f"{name}: {LAND_INITIAL} vs CP-1.T1 {y0}")
+                if (want := land_of(y1, name)) is not None:
+                    check(tot[LAND_FINAL], want, f"{name}: {LAND_FINAL} vs CP-1.T1 {y1}")
+                    check(tot[TOTAL], total[y1], f"{name}: total area vs CP-1.T1 {y1}")
+            elif tid.startswith("SO1-2"):
+                y = int(g[LC_YEAR].iloc[0])
+                lrow = g[g[row_label] == LAND_ROW].iloc[0]
+                if (want := land_of(y, name)) is not None:
+                    check(lrow[TOTAL], want, f"{name}: {LAND_ROW} vs CP-1.T1 {y}")
+                    check(tot[TOTAL], total[y], f"{name}: total area vs CP-1.T1 {y}")
+            else:
+                y = int(g[LC_YEAR].iloc[0])
+                if (want := land_of(y, name)) is not None:
+                    check(tot[TOTAL], want, f"{name}: Total vs CP-1.T1 land {y}")
+    df = t.get("SO1-1.T1")
+    if df is not None and len(df) >= 3:
+        years = df.attrs.get("land_cover_year", {})
+        deg, notdeg, lrow = (df.iloc[k] for k in (-3, -2, -1))
+        for p, y in years.items():
+            c = f"{p} (km²)"
+            check(deg[c] + notdeg[c], lrow[c], f"SO1-1.T1 {p}: degraded + not degraded vs land")
+            if (want := land_of(y, f"SO1-1.T1 {p}")) is not None:
+                check(lrow[c], want, f"SO1-1.T1 {p}: total land area vs CP-1.T1 {y}")
+    df = t.get("SO1-4.change")
+    if df is not None:
+        for _, r in df.iterrows():
+            for k in ("Baseline", "Period"):
+                y = r[f"{k} land-cover year"]
+                if (want := land_of(y, f"SO1-4.change {r['Period']}")) is not None:
+                    check(r[f"{k} total land area (km²)"], want, f"SO1-4.change {r['Period']}: {k} land")
+    return out
+
+
+def reconciliation_problems(tables: Mapping[str, Mapping[str, pd.DataFrame]], rel: float = 1e-9) -> list[str]:
+    """Check that the areas of the SO1 / CP-1 tables reconcile; return the problems (empty: all good).
+
+    In every scope: CP-1.T1 land + water + no data = total area; in the class tables (SO1-1.T7,
+    SO1-2.T3, SO1-3.T2, SO1-4.T1) the classes of each period add up to its total land area, which
+    equals CP-1.T1's total land area of the year in ``Land-cover year``; SO1-4.T2 and the change
+    assessment use those same totals; SO1-1.T4's classes add up to the total and its land subtotal
+    equals CP-1.T1 per year; the matrices (SO1-1.T5/T6, SO1-2.T1/T2, change cross-table) add up by
+    rows and columns and their land subtotals equal CP-1.T1 of their initial/final year; SO1-1.T1's
+    degraded + not degraded land equals the final year's land. ``rel`` is the relative tolerance
+    (sums taken in different orders differ in the last bits).
+
+    Example
+    -------
+    >>> assert not reconciliation_problems(compute_tables(inputs))      # doctest: +SKIP
+    """
+    out: list[str] = []
+    for scope, t in tables.items():
+        try:
+            out += _scope_problems(scope, t, rel)
+        except (KeyError, IndexError) as e:  # a table without its total row/column
+            out.append(f"{scope}: cannot check, a table lacks the total {e}")
     return out
