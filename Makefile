@@ -1,4 +1,5 @@
 # make demo | make test | make bench | make lint — each creates .venv if missing.
+# make test also installs Debian's chromium (as root, with apt) for the browser test of report.html.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,6 +26,7 @@ demo: $(VENV)/.installed
 	$(BIN)/ldnkit demo --out demo-output
 
 test: $(VENV)/.installed-test
+	.ci/ensure-chromium
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(VENV)/.installed-bench

@@ -105,6 +105,30 @@ def demo(
         _fail(exc)
     print_demo_report(table, Console())
     Console().print(f"Outputs: {result.output}")
+    from .report import REPORT_NAME, write_report
+
+    report_path = Path(result.output) / REPORT_NAME
+    if not report_path.exists():  # the pipeline writes it at the end of a run; older runs get it here
+        report_path = write_report(result.output)
+    print(f"Report: {report_path.resolve()}")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="Output folder of a run (holds summary.json).")],
+    max_map_pixels: Annotated[
+        int, typer.Option(help="Pixels read per map (decimated); more is sharper and slower.")
+    ] = 600_000,
+) -> None:
+    """Write RUN_DIR/report.html: one self-contained HTML file with the headline figures, maps,
+    charts, PRAIS tables, methods, data sources and warnings of a run. Prints its path."""
+    from .report import write_report
+
+    try:
+        path = write_report(run_dir, max_map_pixels=max_map_pixels)
+    except LdnError as exc:
+        _fail(exc)
+    print(path.resolve())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,625 @@
+"""``report.html``: one self-contained file (PNG images inline as base64, CSS inline, no script,
+no external font) built from a run folder only: summary.json, layers/**.tif and the optional
+boundaries.gpkg.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from ldnkit import codes  # noqa: E402
+from ldnkit.errors import InputError  # noqa: E402
+from ldnkit.report import charts  # noqa: E402
+from ldnkit.report.maps import Boundaries, map_figure, read_boundaries, read_map  # noqa: E402
+
+__all__ = ["write_report", "load_summary", "compute_warnings", "headline", "REPORT_NAME"]
+
+REPORT_NAME = "report.html"
+AOI_SCOPE = "Area of interest"
+
+#: Maps of every period, in this order (file stem in layers/<period>/ -> title).
+PERIOD_MAPS: dict[str, str] = {
+    "sdg": "SDG 15.3.1 (one-out-all-out)",
+    "status": "Status against the baseline",
+    "land_cover_degradation": "Land-cover degradation",
+    "lpd": "Land productivity dynamics",
+    "soc_change": "Soil organic carbon change",
+}
+#: Prefixes of table ids, in the order the report shows them (ids not listed come last, sorted).
+TABLE_GROUPS: tuple[str, ...] = (
+    "CP-",
+    "SO1-1.",
+    "SO1-2.",
+    "SO1-3.",
+    "SO1-4.",
+    "SO1-VT",
+    "LDN-",
+    "SO2-",
+    "SO3-",
+)
+
+
+# ------------------------------------------------------------------------------------------------
+# inputs
+# ------------------------------------------------------------------------------------------------
+
+
+def load_summary(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """summary.json of ``run_dir``; :class:`InputError` when ``run_dir`` is not a run folder."""
+    run = Path(run_dir)
+    p = run / "summary.json"
+    if not run.is_dir():
+        raise InputError(str(run), "is not a folder", "give the output folder of a run (ldnkit run CONFIG)")
+    if not p.exists():
+        raise InputError(
+            str(run), "is not an ldnkit run folder (no summary.json)", "give the output folder of a run"
+        )
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError(str(p), f"is not valid JSON ({exc})", "re-run the pipeline") from None
+
+
+def _scopes(summary: Mapping[str, Any]) -> list[str]:
+    tables = summary.get("tables") or {}
+    return ([AOI_SCOPE] if AOI_SCOPE in tables else []) + [s for s in tables if s != AOI_SCOPE]
+
+
+def _period_names(summary: Mapping[str, Any]) -> list[str]:
+    return [str(p["name"]) for p in summary.get("periods") or [] if "name" in p]
+
+
+# ------------------------------------------------------------------------------------------------
+# headline figures
+# ------------------------------------------------------------------------------------------------
+
+
+def headline(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per scope (area of interest first, then the regions): ``{"scope", "periods": [{"name", "kind",
+    "percent", "km2", "change_pp", "confidence"}], "land_km2"}`` from SO1-4.T2 and SO1-4.change."""
+    out = []
+    for scope in _scopes(summary):
+        t = summary["tables"][scope]
+        df = charts.table_frame(t, "SO1-4.T2")
+        if df is None:
+            continue
+        change = charts.table_frame(t, "SO1-4.change")
+        pp = {}
+        if change is not None:
+            pp = {str(r["Period"]): r.get("Change (percentage points)") for _, r in change.iterrows()}
+        base = next((r for _, r in df.iterrows() if r.get("Kind") == "baseline"), None)
+        periods = []
+        for _, r in df.iterrows():
+            pct = _num(r.get("% of total land area"))
+            ch = _num(pp.get(str(r["Period"])))
+            if ch is None and base is not None and r.get("Kind") != "baseline" and pct is not None:
+                b = _num(base.get("% of total land area"))
+                ch = None if b is None else pct - b
+            periods.append(
+                {
+                    "name": str(r["Period"]),
+                    "kind": str(r.get("Kind", "")),
+                    "percent": pct,
+                    "km2": _num(r.get("Degraded area (km²)")),
+                    "land_km2": _num(r.get("Total land area (km²)")),
+                    "change_pp": ch,
+                    "confidence": r.get("Confidence"),
+                }
+            )
+        out.append({"scope": scope, "periods": periods})
+    return out
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def headline_chart(rows: list[dict[str, Any]]) -> Figure | None:
+    """Grouped bars: % of land degraded per period (bars) and scope (groups)."""
+    if not rows:
+        return None
+    periods = list(dict.fromkeys(p["name"] for r in rows for p in r["periods"]))
+    fig = Figure(figsize=(7.0, 3.2), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    x = np.arange(len(rows))
+    w = 0.8 / max(len(periods), 1)
+    palette = ["#7f7f7f", "#d6604d", "#b2182b", "#67001f", "#f4a582", "#fddbc7"]
+    for k, p in enumerate(periods):
+        vals = [next((q["percent"] for q in r["periods"] if q["name"] == p), None) for r in rows]
+        v = np.array([np.nan if q is None else q for q in vals], dtype=float)
+        bars = ax.bar(
+            x + (k - (len(periods) - 1) / 2) * w,
+            v,
+            width=w,
+            label=p,
+            color=palette[k % len(palette)],
+            edgecolor="white",
+            linewidth=0.5,
+        )
+        for b, val in zip(bars, v, strict=True):
+            if np.isfinite(val):
+                ax.text(
+                    b.get_x() + b.get_width() / 2, val, f"{val:.1f}", ha="center", va="bottom", fontsize=7
+                )
+    ax.set_xticks(x, [r["scope"] for r in rows], fontsize=8.5)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f} %"))
+    ax.set_ylabel("land degraded", fontsize=9)
+    ax.set_title("Proportion of land degraded (SDG 15.3.1)", fontsize=10.5, loc="left", fontweight="bold")
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.tick_params(labelsize=8)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# warnings
+# ------------------------------------------------------------------------------------------------
+
+
+def _mean_pixel_km2(summary: Mapping[str, Any]) -> float | None:
+    g = summary.get("grid") or {}
+    try:
+        w, h = int(g["width"]), int(g["height"])
+        t = [float(v) for v in g["transform"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if g.get("geographic"):
+        from ldnkit.area import strip_area
+
+        top = t[5]
+        bottom = top + t[4] * h
+        return float(strip_area(bottom, top, abs(t[0]) * w)) / 1e6 / (w * h)
+    return abs(t[0] * t[4]) / 1e6  # projected units are metres for every CRS the pipeline accepts
+
+
+def compute_warnings(summary: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Things a reviewer should look at, as ``[{"level": "warning"|"note", "scope", "text"}]``.
+
+    - the degraded share changes by more than 5 percentage points between two periods;
+    - a land-cover class or a region covers fewer than 50 pixels or less than 1 % of the land;
+    - a sub-indicator has more than 10 % of the land without data;
+    - an SDG 15.3.1 figure whose confidence is "not assessed";
+    - false-positive / false-negative corrections applied (SO1-4.T3), and the periods' own notes.
+    """
+    out: list[dict[str, str]] = []
+    px = _mean_pixel_km2(summary)
+
+    def add(level: str, scope: str, text: str) -> None:
+        out.append({"level": level, "scope": scope, "text": text})
+
+    aoi_land = None
+    for scope in _scopes(summary):
+        t = summary["tables"][scope]
+        sdg = charts.table_frame(t, "SO1-4.T2")
+        if sdg is not None:
+            pcts = [(str(r["Period"]), _num(r.get("% of total land area"))) for _, r in sdg.iterrows()]
+            pcts = [(p, v) for p, v in pcts if v is not None]
+            for (p0, v0), (p1, v1) in zip(pcts, pcts[1:], strict=False):
+                if abs(v1 - v0) > 5.0:
+                    add(
+                        "warning",
+                        scope,
+                        f"Degraded land changes by {v1 - v0:+.1f} percentage points from "
+                        f"{p0} ({v0:.1f} %) to {p1} ({v1:.1f} %): check that the change is real.",
+                    )
+            if len(pcts) > 2:  # every reporting period against the baseline too
+                p0, v0 = pcts[0]
+                for p1, v1 in pcts[2:]:
+                    if abs(v1 - v0) > 5.0:
+                        add(
+                            "warning",
+                            scope,
+                            f"Degraded land changes by {v1 - v0:+.1f} percentage points "
+                            f"between {p0} and {p1}.",
+                        )
+            conf = sorted(
+                {
+                    str(r.get("Confidence"))
+                    for _, r in sdg.iterrows()
+                    if str(r.get("Confidence", "")).strip().lower() == "not assessed"
+                }
+            )
+            if conf and scope == AOI_SCOPE:
+                add(
+                    "note",
+                    scope,
+                    "The confidence of the SDG 15.3.1 figures is 'not assessed': set and justify "
+                    "periods.<period>.confidence (high, medium or low) before reporting.",
+                )
+        cp = charts.table_frame(t, "CP-1.T1")
+        land = None
+        if cp is not None and "Total land area (km²)" in cp.columns:
+            land = _num(cp["Total land area (km²)"].iloc[-1])
+        if scope == AOI_SCOPE:
+            aoi_land = land
+        elif land is not None:
+            small = []
+            if aoi_land and land < 0.01 * aoi_land:
+                small.append(f"{100 * land / aoi_land:.2f} % of the area of interest's land")
+            if px and land / px < 50:
+                small.append(f"about {land / px:.0f} pixels")
+            if small:
+                add(
+                    "warning",
+                    scope,
+                    f"Region {scope} is small ({' and '.join(small)}): its percentages rest on few pixels.",
+                )
+        if scope == AOI_SCOPE:
+            lc = charts.table_frame(t, "SO1-1.T4")
+            if lc is not None and land:
+                for _, r in lc[lc["Code"].isin(codes.LAND_COVER.codes)].iterrows():
+                    for y in [c for c in lc.columns if str(c).isdigit()]:
+                        a = _num(r.get(y)) or 0.0
+                        if a <= 0:
+                            continue
+                        reasons = []
+                        if a < 0.01 * land:
+                            reasons.append(f"{100 * a / land:.2f} % of the land")
+                        if px and a / px < 50:
+                            reasons.append(f"about {a / px:.0f} pixels")
+                        if reasons:
+                            add(
+                                "note",
+                                scope,
+                                f"Land-cover class {r['Land cover class']} covers only "
+                                f"{' / '.join(reasons)} in {y}: its statistics are fragile.",
+                            )
+                            break
+        for tid, label in (
+            ("SO1-1.T7", "land cover"),
+            ("SO1-2.T3", "land productivity"),
+            ("SO1-3.T2", "soil organic carbon"),
+        ):
+            df = charts.table_frame(t, tid)
+            if df is None or "Code" not in df.columns:
+                continue
+            for _, r in df[df["Code"] == codes.NODATA].iterrows():
+                v = _num(r.get("% of total land area"))
+                if v is not None and v > 10.0:
+                    add(
+                        "warning",
+                        scope,
+                        f"The {label} sub-indicator has no data on {v:.1f} % of the land in "
+                        f"{r.get('Period')}.",
+                    )
+        corr = next((tid for tid in t if tid.startswith("SO1-4.T3")), None)
+        if corr:
+            df = charts.table_frame(t, corr)
+            if df is not None and len(df):
+                add(
+                    "note",
+                    scope,
+                    f"False-positive / false-negative corrections were applied ({corr}, "
+                    f"{len(df)} rows): see the table.",
+                )
+    for p in summary.get("periods") or []:
+        for n in p.get("notes") or []:
+            add("note", AOI_SCOPE, f"{p.get('name')}: {n}")
+    for k, v in (summary.get("warnings") or {}).items() if isinstance(summary.get("warnings"), dict) else []:
+        add("warning", AOI_SCOPE, f"{k}: {v}")
+    for v in summary.get("warnings") or [] if isinstance(summary.get("warnings"), list) else []:
+        add("warning", AOI_SCOPE, str(v))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# tables, parameters
+# ------------------------------------------------------------------------------------------------
+
+
+def _table_sort_key(tid: str) -> tuple[int, list[Any]]:
+    group = next((i for i, g in enumerate(TABLE_GROUPS) if tid.startswith(g)), len(TABLE_GROUPS))
+    natural = [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", tid)]
+    return group, natural
+
+
+def _fmt(v: Any, col: str) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return "–"
+        c = col.lower()
+        if "persons" in c or "population" in c:
+            return f"{v:,.0f}"
+        if "%" in c or "percentage" in c:
+            return f"{v:,.2f}"
+        if abs(v) >= 1000:
+            return f"{v:,.1f}"
+        if abs(v) >= 1 or v == 0:
+            return f"{v:,.2f}"
+        return f"{v:.3g}"
+    return str(v)
+
+
+def _tables_html_data(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every table of the run: ``[{"id", "title", "note", "blocks": [{"scope", "columns", "rows"}]}]``."""
+    tables = summary.get("tables") or {}
+    ids = sorted({tid for s in tables.values() for tid in s}, key=_table_sort_key)
+    out = []
+    for tid in ids:
+        blocks, title, note = [], "", ""
+        for scope in _scopes(summary):
+            t = tables[scope].get(tid)
+            if not t:
+                continue
+            title = title or t.get("title", "")
+            note = note or (t.get("attrs") or {}).get("note", "")
+            cols = list(t.get("columns") or (t["records"][0].keys() if t.get("records") else []))
+            num = [
+                any(
+                    isinstance(r.get(c), int | float) and not isinstance(r.get(c), bool)
+                    for r in t.get("records", [])
+                )
+                for c in cols
+            ]
+            rows = [
+                [(_fmt(r.get(c), c), n) for c, n in zip(cols, num, strict=True)] for r in t.get("records", [])
+            ]
+            blocks.append({"scope": scope, "columns": list(zip(cols, num, strict=True)), "rows": rows})
+        out.append({"id": tid, "title": title, "note": note, "blocks": blocks})
+    return out
+
+
+def _flatten(d: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
+    if isinstance(d, Mapping):
+        for k, v in d.items():
+            yield from _flatten(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(d, list) and d and all(isinstance(x, Mapping) for x in d):
+        for i, x in enumerate(d):
+            yield from _flatten(x, f"{prefix}[{i}]")
+    else:
+        yield prefix, json.dumps(d, ensure_ascii=False) if not isinstance(d, str) else d
+
+
+def _sources(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = [(str(k), str(v)) for k, v in (summary.get("inputs") or {}).items()]
+    cfg = summary.get("config") or {}
+    inputs = cfg.get("inputs") or {}
+    for key in ("area_of_interest", "regions", "ecological_units", "external_lpd"):
+        v = inputs.get(key)
+        v = v.get("path") if isinstance(v, Mapping) else v
+        if v and not any(str(v) in r[1] or key in r[0] for r in rows):
+            rows.append((f"inputs.{key}", str(v)))
+    drought = cfg.get("drought") or {}
+    seen = {v for _, v in rows}
+    for k, v in _flatten(
+        {
+            k: drought.get(k)
+            for k in ("precipitation", "pet", "spi", "population", "vulnerability")
+            if drought.get(k)
+        },
+        "drought",
+    ):
+        if (
+            v not in seen
+            and v not in ("null", "None")
+            and not k.endswith((".units", ".variable", ".weights"))
+        ):
+            rows.append((k, v))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# images
+# ------------------------------------------------------------------------------------------------
+
+
+def _png(fig: Figure | None, dpi: int = 100) -> str | None:
+    if fig is None:
+        return None
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _map_item(path: Path, title: str, boundaries: Boundaries | None, max_pixels: int) -> dict[str, Any]:
+    md = read_map(path, max_pixels=max_pixels)
+    fig = map_figure(md, boundaries=boundaries, title=title)
+    caption = str(md.attrs.get("description", ""))
+    if len(caption) < 12 or path.stem in caption:  # no description, or a bare layer name
+        caption = ""
+    if md.units and caption and md.units not in caption:
+        caption += f" ({md.units})"
+    rel = "/".join(path.parts[-3:])
+    return {"title": title, "img": _png(fig), "caption": caption, "path": rel, "file": str(path)}
+
+
+def _year_of(stem: str) -> str:
+    m = re.search(r"(\d{4}(?:-\d{4})?)$", stem)
+    return m.group(1) if m else stem
+
+
+def _map_groups(
+    run: Path, summary: Mapping[str, Any], boundaries: Boundaries | None, max_pixels: int
+) -> list[dict[str, Any]]:
+    layers = run / "layers"
+    groups: list[dict[str, Any]] = []
+
+    def group(gid: str, title: str, paths: list[tuple[Path, str]], intro: str = "") -> None:
+        items = [_map_item(p, t, boundaries, max_pixels) for p, t in paths if p.exists()]
+        if items:
+            groups.append({"id": gid, "title": title, "intro": intro, "maps": items})
+
+    lc = sorted((layers / "land_cover").glob("land_cover_*.tif"), key=lambda p: _year_of(p.stem))
+    group(
+        "map-land-cover",
+        "Land cover",
+        [(p, f"Land cover {_year_of(p.stem)}") for p in lc],
+        "The 7 UNCCD classes in each year the tables use.",
+    )
+    if not layers.is_dir():
+        return groups
+    not_periods = {"land_cover", "soc", "drought", "neutrality"}
+    period_dirs = sorted(p.name for p in layers.iterdir() if p.is_dir() and p.name not in not_periods)
+    for name in _period_names(summary) or period_dirs:
+        folder = layers / name
+        if not folder.is_dir():
+            continue
+        group(
+            f"map-period-{_slug(name)}",
+            f"Period {name}",
+            [(folder / f"{stem}.tif", f"{title}, {name}") for stem, title in PERIOD_MAPS.items()],
+        )
+    neutral = sorted((layers / "neutrality").rglob("*.tif")) if (layers / "neutrality").is_dir() else []
+    items = []
+    for p in neutral:
+        md = read_map(p, max_pixels=max_pixels)
+        if md.categorical and md.legend is not None:
+            title = str(md.attrs.get("description") or p.stem.replace("_", " ").capitalize())
+            fig = map_figure(md, boundaries=boundaries, title=title[:70])
+            items.append(
+                {
+                    "title": title,
+                    "img": _png(fig),
+                    "caption": "",
+                    "path": str(p.relative_to(run)),
+                    "file": str(p),
+                }
+            )
+    if items:
+        groups.append({"id": "map-neutrality", "title": "Neutrality", "intro": "", "maps": items})
+    drought = layers / "drought"
+    if drought.is_dir():
+        per = sorted(p for p in drought.glob("drought_class_*.tif") if "-" in _year_of(p.stem))
+        group(
+            "map-drought",
+            "Drought (SO 3)",
+            [(p, f"Drought intensity {_year_of(p.stem)}") for p in per],
+            "Highest drought intensity (class of the minimum 12-month SPI) of each period.",
+        )
+        exposed = sorted(
+            p
+            for p in drought.rglob("*.tif")
+            if "exposed" in p.stem or ("population" in p.stem and "-" in _year_of(p.stem))
+        )
+        group(
+            "map-exposure",
+            "Population exposed to drought",
+            [(p, p.stem.replace("_", " ").capitalize()) for p in exposed],
+        )
+    return groups
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
+
+
+def _chart_items(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    t = (summary.get("tables") or {}).get(AOI_SCOPE) or {}
+    periods = _period_names(summary)
+    figs: list[tuple[str, Figure | None]] = [("Land-cover area by class", charts.land_cover_areas(t))]
+    for p in periods:
+        figs.append((f"Land-cover change matrix, {p}", charts.land_cover_change_matrix(t, p)))
+    for p in periods:
+        figs.append((f"LPD by land-cover class, {p}", charts.lpd_by_land_cover(t, p)))
+    figs += [
+        ("Degraded / stable / improved by sub-indicator", charts.degradation_by_subindicator(t)),
+        ("LDN balance sheet", charts.balance_sheet(t)),
+        ("Drought classes per year", charts.drought_classes(t)),
+        ("Population exposed to drought", charts.population_exposed(t)),
+    ]
+    return [{"title": title, "img": _png(f)} for title, f in figs if f is not None]
+
+
+# ------------------------------------------------------------------------------------------------
+# the report
+# ------------------------------------------------------------------------------------------------
+
+
+def write_report(
+    run_dir: str | os.PathLike,
+    summary: Mapping[str, Any] | None = None,
+    *,
+    max_map_pixels: int = 600_000,
+) -> Path:
+    """Write ``run_dir/report.html`` and return its path.
+
+    One self-contained HTML file (images inline as base64 PNG, CSS inline, no script or external
+    resource; it opens offline) with the headline SDG 15.3.1 figures for the area of interest and
+    each region, a map per layer in the GeoTIFF legend colours (with legend, scale bar, coordinates
+    and the boundaries.gpkg outlines), charts, every PRAIS table, the methods and parameters, the data
+    sources and the warnings a reviewer should see. Maps are read with at most ``max_map_pixels``
+    pixels, so the time does not grow with the raster size.
+
+    Raises :class:`~ldnkit.errors.InputError` when ``run_dir`` is not a run folder.
+
+    Example
+    -------
+    >>> from ldnkit.report import write_report
+    >>> write_report("ldnkit-demo/run")                          # doctest: +SKIP
+    PosixPath('ldnkit-demo/run/report.html')
+    """
+    import jinja2
+
+    run = Path(run_dir)
+    summary = dict(summary) if summary is not None else load_summary(run)
+    if not run.is_dir():
+        raise InputError(str(run), "is not a folder", "give the output folder of a run")
+    boundaries = read_boundaries(run)
+    rows = headline(summary)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda v: "–" if v is None else f"{v:.1f} %"
+    env.filters["pp"] = lambda v: "–" if v is None else f"{v:+.1f} pp"
+    env.filters["km2"] = lambda v: "–" if v is None else f"{v:,.1f} km²"
+    cfg = summary.get("config") or {}
+    params = [(k, v) for k, v in _flatten({k: v for k, v in cfg.items() if k not in ("inputs", "output")})]
+    html = env.get_template("report.html.j2").render(
+        title=summary.get("title") or "ldnkit run",
+        summary=summary,
+        created=summary.get("created", ""),
+        generated=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        version=summary.get("ldnkit_version", ""),
+        headline=rows,
+        aoi=next((r for r in rows if r["scope"] == AOI_SCOPE), rows[0] if rows else None),
+        headline_img=_png(headline_chart(rows)),
+        warnings=compute_warnings(summary),
+        map_groups=_map_groups(run, summary, boundaries, max_map_pixels),
+        has_boundaries=boundaries is not None,
+        charts=_chart_items(summary),
+        tables=_tables_html_data(summary),
+        periods=summary.get("periods") or [],
+        methods=list(_flatten(summary.get("methods") or {})),
+        drought=list(_flatten(summary.get("drought") or {})),
+        params=params,
+        grid=list(_flatten(summary.get("grid") or {})),
+        sources=_sources(summary),
+        timings=summary.get("timings_s") or {},
+    )
+    out = run / REPORT_NAME
+    tmp = out.with_name(f".{REPORT_NAME}.partial")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)  # never a half-written report
+    return out
