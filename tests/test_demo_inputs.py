@@ -93,14 +93,22 @@ def test_same_inputs_byte_for_byte(case, tmp_path):
     b = build_demo_inputs(tmp_path / "b", size=SIZE, output=out)
     names = sorted(p.name for p in a.folder.iterdir())
     assert names == sorted(p.name for p in b.folder.iterdir())
-    # 24 land-cover maps, ndvi, soc, zones, 2 gpkg, config; precipitation, 9 population maps, dvi
-    assert len(names) == 24 + 6 + 1 + 9 + 1
+    # 24 land-cover maps, ndvi, soc, zones, 2 gpkg, config; precipitation, 9 population maps, dvi;
+    # soil groups, slope, soil depth, field sites, mining permits, restoration plan, corrections
+    assert len(names) == 24 + 6 + 1 + 9 + 1 + 7
     for name in names:
         assert (a.folder / name).read_bytes() == (b.folder / name).read_bytes(), name
     # ... and the same arrays as the module's case (written elsewhere, other output folder).
     for name in ("ndvi_2000-2023.tif", "land_cover_2011.tif", "soc_2000.tif", "climate_zones.tif"):
         np.testing.assert_array_equal(_read(a.folder / name), _read(case.folder / name))
-    for name in ("precipitation_monthly.nc", "population_female_2010.tif", "dvi_factors.csv"):
+    for name in (
+        "precipitation_monthly.nc",
+        "population_female_2010.tif",
+        "dvi_factors.csv",
+        "field_sites.csv",
+        "corrections.gpkg",
+        "soil_groups.tif",
+    ):
         assert (a.folder / name).read_bytes() == (case.folder / name).read_bytes(), name
     # Another seed gives another landscape.
     c = build_demo_inputs(tmp_path / "c", size=SIZE, seed=7)
@@ -255,7 +263,7 @@ def test_planted_masks_are_contiguous_disjoint_and_well_inside(case):
         )
     core = ndimage.binary_erosion(inside, iterations=3)  # away from the AOI edge
     total = np.zeros((SIZE, SIZE), int)
-    assert len(case.processes) == 7
+    assert len(case.processes) == 8
     for p in case.processes:
         assert p.mask.shape == (SIZE, SIZE) and p.mask.dtype == bool
         assert p.mask.sum() > 300, p.name

@@ -97,14 +97,16 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Build a synthetic landscape with planted processes, run the pipeline, and show what it recovered."""
-    from .demo import print_demo_report, run_demo
+    from .demo import print_demo_report, print_neutrality_report, run_demo
 
     try:
         result, table = run_demo(out, quiet=quiet)
     except LdnError as exc:
         _fail(exc)
-    print_demo_report(table, Console())
-    Console().print(f"Outputs: {result.output}")
+    console = Console()
+    print_demo_report(table, console)
+    print_neutrality_report(result.output, console)
+    console.print(f"Outputs: {result.output}")
     from .report import REPORT_NAME, write_report
 
     report_path = Path(result.output) / REPORT_NAME

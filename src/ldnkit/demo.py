@@ -58,6 +58,7 @@ __all__ = [
     "build_demo_inputs",
     "evaluate_demo",
     "print_demo_report",
+    "print_neutrality_report",
     "run_demo",
 ]
 
@@ -84,6 +85,9 @@ OUTPUT_LAYERS = (
     "sdg",
     "status",
     "status_expanded",
+    "sdg_uncorrected",
+    "status_uncorrected",
+    "status_expanded_uncorrected",
 )
 
 # --- the landscape, in coordinates relative to the raster: u east, v south, both 0..1 ---------------
@@ -106,6 +110,31 @@ PATCHES: dict[str, tuple[float, float, float]] = {
     "stable": (0.20, 0.47, 0.07),
 }
 WOBBLE = (0.15, 0.08)
+#: A false positive (neutrality/corrections): grassland invaded by woody weeds from 2010, so NDVI
+#: rises (the indicator says improved) although the land is degrading. Drawn from its own random
+#: stream so the landscape elsewhere is unchanged.
+WOODY = (0.57, 0.33, 0.06)
+WOODY_START, WOODY_SLOPE = 2010, 0.012
+
+# --- LDN neutrality accounting: land types, field sites, planning, corrections, targets --------------
+SOIL_NAMES = {1: "Vertisols", 2: "Ferralsols", 3: "Andosols"}
+SOIL_NODATA = 0
+#: Land capability rules: slope (%) and soil depth (cm) -> classes (first match wins).
+CAPABILITY_RULES = [
+    {"code": 1, "label": "I-II good", "when": {"slope": [None, 8], "soil_depth": [50, None]}},
+    {"code": 2, "label": "III-IV moderate", "when": {"slope": [None, 20]}},
+    {"code": 3, "label": "V-VIII poor", "when": {"slope": [0, None]}},
+]
+#: Field sites: how many, and how many whose recorded capability class was planted to disagree
+#: with the class the rules give from the mapped slope and soil depth at the site.
+N_SITES, N_SITES_DISAGREE = 30, 4
+MINING_PERMIT = (0.36, 0.08, 0.44, 0.15)  # u0, v0, u1, v1 (relative)
+#: Restoration plan: (level, effect, place, u0, v0, u1, v1).
+RESTORATION_PLAN = (
+    ("reverse", 0.8, "Grassland rehabilitation", 0.50, 0.72, 0.60, 0.93),
+    ("avoid", 0.9, "Forest reserve", 0.11, 0.38, 0.29, 0.56),
+)
+LAND_TYPES_MIN_AREA_KM2 = 25.0
 
 # --- NDVI and SOC by UNCCD class (index = class code, 0 unused) -------------------------------------
 NDVI_MEAN = np.array([0, 0.75, 0.45, 0.50, 0.60, 0.15, 0.12, np.nan])
@@ -276,6 +305,9 @@ class _Landscape:
     regions: list[tuple[str, Polygon]]
     aoi_mask: np.ndarray
     processes: list[PlantedProcess]
+    soils: np.ndarray | None = None  # (y, x) uint8 soil group 1..3
+    slope: np.ndarray | None = None  # (y, x) float32 %
+    soil_depth: np.ndarray | None = None  # (y, x) float32 cm
 
 
 # --- geometry helpers --------------------------------------------------------------------------------
@@ -452,6 +484,11 @@ def _landscape(size: int, seed: int) -> _Landscape:
     unccd[:, masks["decline"]] = GRASSLAND
     unccd[:, masks["restoration"]] = GRASSLAND
     unccd[:, masks["stable"]] = TREE
+    # 8. Woody encroachment (a false positive): grassland whose NDVI rises. Its own random stream;
+    # set after the background changes so none of them touches it.
+    woody = _blob(u, v, *WOODY, np.random.default_rng([seed, 4]))
+    masks["woody"] = woody
+    unccd[:, woody] = GRASSLAND
     # 6. Wetland drained for cropland in 2003.
     m = masks["wetland"]
     for i, y in enumerate(YEARS):
@@ -478,6 +515,7 @@ def _landscape(size: int, seed: int) -> _Landscape:
         if y >= DECLINE_START:
             val += strength["decline"] * DECLINE_SLOPE * (y - DECLINE_START + 1)
         val += strength["restoration"] * (RESTORE_OFFSET + RESTORE_SLOPE * max(0, y - RESTORE_START + 1))
+        val += np.where(masks["woody"], WOODY_SLOPE * max(0, y - WOODY_START + 1), 0.0)
         ndvi[i] = np.clip(val, 0.01, 0.95)
         ndvi[i][c == WATER] = np.nan
 
@@ -495,7 +533,48 @@ def _landscape(size: int, seed: int) -> _Landscape:
     aoi = _aoi_polygon(n)
     aoi_mask = rasterio.features.geometry_mask([mapping(aoi)], (n, n), transform, invert=True)
     processes = _processes(masks, unccd)
-    return _Landscape(transform, unccd, esa, ndvi, soc, zones, aoi, _regions(n, aoi), aoi_mask, processes)
+    soils, slope, depth = _soils(u, v, elev, river_d, lake_d, np.random.default_rng([seed, 5]))
+    return _Landscape(
+        transform,
+        unccd,
+        esa,
+        ndvi,
+        soc,
+        zones,
+        aoi,
+        _regions(n, aoi),
+        aoi_mask,
+        processes,
+        soils=soils,
+        slope=slope,
+        soil_depth=depth,
+    )
+
+
+def _soils(
+    u: np.ndarray,
+    v: np.ndarray,
+    elev: np.ndarray,
+    river_d: np.ndarray,
+    lake_d: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Soil groups (1 Vertisols in the lowlands by the river and lake, 3 Andosols on the mountain,
+    2 Ferralsols elsewhere), slope (%) from the mountain's and some hills' gradients, and soil
+    depth (cm), shallow on steep and high land. The same at every size (relative coordinates)."""
+    n = u.shape[0]
+    hills = _smooth(rng, n, 0.06)
+    depth_f = _smooth(rng, n, 0.05)
+    soil_f = _smooth(rng, n, 0.08)
+    relief = elev + 0.08 * hills  # relative height, 0..~1
+    gy, gx = np.gradient(relief, 1.0 / n)
+    steep = np.hypot(gx, gy) * MOUNTAIN[2]  # ~0.6 on the mountain's flanks
+    slope = np.clip(2.0 + 45.0 * steep + 1.0 * depth_f, 0.0, None).astype(np.float32)
+    depth = np.clip(130.0 - 90.0 * np.clip(elev, 0, 1) - 60.0 * steep + 25.0 * depth_f, 10.0, 200.0)
+    soils = np.full((n, n), 2, np.uint8)
+    soils[((river_d < 0.06) | (lake_d < 2.4)) & (soil_f > -0.8)] = 1
+    soils[elev > 0.25] = 3
+    return soils, slope, depth.astype(np.float32)
 
 
 def _esa_codes(unccd: np.ndarray, sub: np.ndarray, elev: np.ndarray, river_d: np.ndarray) -> np.ndarray:
@@ -585,6 +664,17 @@ def _processes(masks: dict[str, np.ndarray], unccd: np.ndarray) -> list[PlantedP
             masks["wetland"],
             [Expectation(BASELINE, "land_cover_degradation", (-1,)), Expectation(BASELINE, "sdg", (-1,))],
             "wetland by the lake drained for cropland in 2003",
+        ),
+        PlantedProcess(
+            "Woody encroachment",
+            masks["woody"],
+            [
+                Expectation(REPORTING_2, "sdg_uncorrected", (1,)),
+                Expectation(REPORTING_2, "sdg", (-1,)),
+                Expectation(REPORTING_2, "status", (-1,)),
+            ],
+            f"grassland invaded by woody weeds, NDVI rising {WOODY_SLOPE:+.3f}/yr from {WOODY_START}: "
+            "a false positive recoded to degraded",
         ),
         PlantedProcess(
             "Stable reference",
@@ -842,7 +932,9 @@ def _write_precipitation(path: Path, data: np.ndarray, transform: Affine) -> Non
     ds.to_netcdf(path, encoding=encoding, engine="netcdf4", format="NETCDF4")
 
 
-def _write_gpkg(path: Path, names: list[str], geoms: list[Polygon], layer: str) -> None:
+def _write_gpkg(
+    path: Path, names: list[str], geoms: list[Polygon], layer: str, columns: dict[str, list] | None = None
+) -> None:
     import geopandas as gpd
     import pyogrio
 
@@ -852,13 +944,13 @@ def _write_gpkg(path: Path, names: list[str], geoms: list[Polygon], layer: str) 
     try:
         if path.exists():
             path.unlink()
-        gdf = gpd.GeoDataFrame({"name": names}, geometry=geoms, crs=CRS)
+        gdf = gpd.GeoDataFrame({"name": names, **(columns or {})}, geometry=geoms, crs=CRS)
         gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
 
 
-def _config(output: Path) -> dict:
+def _config(output: Path, n: int) -> dict:
     return {
         "title": "ldnkit demo: synthetic landscape with planted processes",
         "output": str(output),
@@ -895,9 +987,221 @@ def _config(output: Path) -> dict:
             },
             "vulnerability": {"table": DVI_FILE},
         },
+        "corrections": {"path": "corrections.gpkg"},
+        "neutrality": _neutrality_config(n),
         # Several blocks even at the default size, so the demo exercises block-wise work.
         "compute": {"chunk_size": 256},
     }
+
+
+def _neutrality_config(n: int) -> dict:
+    """The demo's ``neutrality:`` section (see docs/neutrality.md)."""
+    decline, urban = PATCHES["decline"], PATCHES["urban"]
+    return {
+        "period": REPORTING_2,
+        "land_types": {
+            "layers": {"soil": "soil_groups.tif"},
+            "labels": {"soil": dict(SOIL_NAMES)},
+            "rules": [
+                {
+                    "name": "capability",
+                    "layers": {"slope": "slope.tif", "soil_depth": "soil_depth.tif"},
+                    "classes": [dict(c) for c in CAPABILITY_RULES],
+                }
+            ],
+            "climate_zones": True,
+            "land_cover": True,
+            "min_area_km2": LAND_TYPES_MIN_AREA_KM2,
+            "observations": {"path": "field_sites.csv", "class_field": "land_capability_class"},
+        },
+        "planning": {
+            "horizon": 2030,
+            "anticipated_losses": [{"path": "mining_permits.gpkg"}],
+            "interventions": {
+                "path": "restoration_plan.gpkg",
+                "level_field": "level",
+                "effect_field": "effect",
+            },
+        },
+        "hotspots": {"min_area_km2": 1.0, "connectivity": 8, "method": "components"},
+        "drivers": [
+            {
+                "at": list(_pixel_centre(n, decline[0], decline[1])),
+                "driver": "Rangeland management",
+                "sub_driver": "stocking rate",
+                "confidence": "established but incomplete",
+                "remediation": "rotational grazing; rehabilitation of the western half (restoration plan)",
+            },
+            {
+                "at": list(_pixel_centre(n, urban[0], urban[1])),
+                "driver": "Infrastructure, industry and urbanization",
+                "confidence": "well established",
+            },
+        ],
+        "targets": [
+            {
+                "id": "VT1",
+                "kind": "no_net_loss",
+                "year": 2030,
+                "description": "Achieve LDN by 2030 compared to the 2015 baseline",
+            },
+            {
+                "id": "VT2",
+                "kind": "max_degraded_percent",
+                "year": 2030,
+                "value": 10.0,
+                "description": "No more than 10 % of the land degraded by 2030",
+            },
+            {
+                "id": "VT3",
+                "kind": "land_cover_change_percent",
+                "year": 2030,
+                "scope": "North",
+                "land_cover": TREE,
+                "base_year": 2019,
+                "value": 10.0,
+                "description": "Tree-covered area in the North +10 % by 2030 against 2019",
+            },
+        ],
+    }
+
+
+def _pixel_centre(n: int, u: float, v: float) -> tuple[float, float]:
+    """Coordinates of the centre of the pixel at a relative position."""
+    col, row = min(int(u * n), n - 1), min(int(v * n), n - 1)
+    return ORIGIN[0] + (col + 0.5) * PIXEL_SIZE, ORIGIN[1] - (row + 0.5) * PIXEL_SIZE
+
+
+def _capability(slope: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """The capability rules (first match wins) applied by hand; 0 where none matches."""
+    out = np.zeros(slope.shape, np.int16)
+    values = {"slope": slope, "soil_depth": depth}
+    for rule in reversed(CAPABILITY_RULES):  # reversed: the first matching rule is written last
+        ok = np.ones(slope.shape, bool)
+        for var, (lo, hi) in rule["when"].items():
+            x = values[var]
+            if lo is not None:
+                ok &= x >= lo
+            if hi is not None:
+                ok &= x < hi
+        out[ok] = rule["code"]
+    return out
+
+
+_ROMAN = {1: ("I", "II"), 2: ("III", "IV"), 3: ("V", "VI", "VII")}
+_SLOPE_CLASSES = ((2, "0-2%"), (5, "2-5%"), (10, "5-10%"), (15, "10-15%"), (30, "15-30%"), (60, "30-60%"))
+_TEXTURE_LAYERS = ((0, 10), (10, 20), (20, 50), (50, 70), (70, 100), (100, 120))
+_TEXTURES = {
+    1: ("clay", "clay", "silty clay"),
+    2: ("sandy clay loam", "clay loam", "sandy loam"),
+    3: ("loam",) * 3,
+}
+
+
+def _field_sites(land: _Landscape, n: int, seed: int) -> pd.DataFrame:
+    """LandPKS-like field observations at N_SITES land pixels well inside the area of interest.
+
+    Columns: id, lon, lat (pixel centres), slope (a LandPKS slope class such as "5-10%"),
+    texture_<top>_<bottom> (soil texture by depth, cm; empty below the soil), land_capability_class
+    (roman numerals). The recorded class agrees with the capability rules applied to the mapped
+    slope and soil depth at the site, except at N_SITES_DISAGREE sites (a class of another group).
+    """
+    rng = np.random.default_rng([seed, 6])
+    core = binary_dilation(~land.aoi_mask, iterations=3)
+    ok = ~core & (land.unccd[0] != WATER) & (land.unccd[-1] != WATER)
+    rows, cols = np.nonzero(ok)
+    pick = np.sort(rng.choice(len(rows), size=N_SITES, replace=False))
+    rows, cols = rows[pick], cols[pick]
+    mapped = _capability(land.slope[rows, cols], land.soil_depth[rows, cols])
+    wrong = set(rng.choice(N_SITES, size=N_SITES_DISAGREE, replace=False).tolist())
+    records = []
+    for i, (r, c) in enumerate(zip(rows, cols, strict=True)):
+        cls = int(mapped[i])
+        if i in wrong:
+            cls = int(rng.choice([k for k in _ROMAN if k != cls]))
+        lcc = _ROMAN[cls][int(rng.integers(len(_ROMAN[cls])))]
+        slope = float(land.slope[r, c])
+        slope_class = next((name for top, name in _SLOPE_CLASSES if slope < top), ">60%")
+        depth = float(land.soil_depth[r, c])
+        soil = int(land.soils[r, c])
+        rec = {
+            "id": f"S{i + 1:02d}",
+            "lon": round(ORIGIN[0] + (c + 0.5) * PIXEL_SIZE, 7),
+            "lat": round(ORIGIN[1] - (r + 0.5) * PIXEL_SIZE, 7),
+            "slope": slope_class,
+        }
+        for k, (top, bottom) in enumerate(_TEXTURE_LAYERS):
+            texture = _TEXTURES[soil][min(k, 2)] if top < depth else ""
+            rec[f"texture_{top}_{bottom}"] = texture
+        rec["land_capability_class"] = lcc
+        records.append(rec)
+    return pd.DataFrame(records)
+
+
+def _mask_polygon(mask: np.ndarray, transform: Affine):
+    """The union of a mask's pixel squares as one (multi)polygon."""
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    parts = [
+        shape(g)
+        for g, val in rasterio.features.shapes(mask.astype(np.uint8), mask=mask, transform=transform)
+        if val
+    ]
+    return unary_union(parts)
+
+
+def _rel_box(n: int, u0: float, v0: float, u1: float, v1: float) -> Polygon:
+    x0, y0 = _lonlat(n, u0, v0)
+    x1, y1 = _lonlat(n, u1, v1)
+    return box(x0, y1, x1, y0)
+
+
+def _write_neutrality_inputs(
+    folder: Path, land: _Landscape, n: int, seed: int, files: dict[str, Path]
+) -> None:
+    """Soil groups, slope, soil depth, field sites, planning polygons and the false-positive polygon."""
+    files["soil_groups"] = folder / "soil_groups.tif"
+    _write_tif(files["soil_groups"], land.soils, land.transform, SOIL_NODATA)
+    files["slope"] = folder / "slope.tif"
+    _write_tif(files["slope"], land.slope, land.transform, float("nan"))
+    files["soil_depth"] = folder / "soil_depth.tif"
+    _write_tif(files["soil_depth"], land.soil_depth, land.transform, float("nan"))
+    files["field_sites"] = folder / "field_sites.csv"
+    _field_sites(land, n, seed).to_csv(files["field_sites"], index=False, lineterminator="\n")
+    files["mining_permits"] = folder / "mining_permits.gpkg"
+    _write_gpkg(
+        files["mining_permits"],
+        ["Mining permit ML-2024-017"],
+        [_rel_box(n, *MINING_PERMIT)],
+        "mining_permits",
+        {"granted": ["2024-03-01"]},
+    )
+    files["restoration_plan"] = folder / "restoration_plan.gpkg"
+    _write_gpkg(
+        files["restoration_plan"],
+        [r[2] for r in RESTORATION_PLAN],
+        [_rel_box(n, *r[3:]) for r in RESTORATION_PLAN],
+        "restoration_plan",
+        {"level": [r[0] for r in RESTORATION_PLAN], "effect": [r[1] for r in RESTORATION_PLAN]},
+    )
+    woody = next(p for p in land.processes if p.name == "Woody encroachment").mask
+    files["corrections"] = folder / "corrections.gpkg"
+    _write_gpkg(
+        files["corrections"],
+        ["Woody encroachment north-east of the town"],
+        [_mask_polygon(woody, land.transform)],
+        "corrections",
+        {
+            "id": [1],
+            "type": ["false positive"],
+            "periods": ["all"],
+            "place_name": ["Grassland north-east of the town"],
+            "process": ["Woody encroachment (invasive shrubs) raising NDVI"],
+            "basis": ["Field visits 2022 and very-high-resolution imagery"],
+            "start": ["2010"],
+        },
+    )
 
 
 def build_demo_inputs(
@@ -920,6 +1224,16 @@ def build_demo_inputs(
     half), ``population_{total,female,male}_{2000,2010,2020}.tif`` (float32 persons per pixel on
     0.00125° pixels, female + male = total exactly) and ``dvi_factors.csv`` (6 vulnerability
     factors 2000-2023, literacy also by sex).
+
+    For LDN neutrality accounting (the config's ``corrections:`` and ``neutrality:`` sections, see
+    docs/neutrality.md): ``soil_groups.tif`` (uint8 1 Vertisols, 2 Ferralsols, 3 Andosols, 0 no
+    data), ``slope.tif`` (float32 %) and ``soil_depth.tif`` (float32 cm) classed by
+    :data:`CAPABILITY_RULES` into land capability classes, ``field_sites.csv`` (:data:`N_SITES`
+    LandPKS-like sites, :data:`N_SITES_DISAGREE` of them recording a capability class the map
+    disagrees with), ``mining_permits.gpkg`` (a planned loss), ``restoration_plan.gpkg`` (reverse
+    with effect 0.8 over the western part of the productivity decline; avoid over the reference
+    forest) and ``corrections.gpkg`` (a false positive over the planted woody encroachment,
+    periods "all"). The config adds driver records for two hotspots and three targets.
 
     Deterministic: the same ``size`` and ``seed`` give the same files byte for byte.
 
@@ -961,11 +1275,12 @@ def build_demo_inputs(
             _write_tif(files[key], counts, pop_transform, float("nan"), [str(year)])
     files["dvi"] = folder / DVI_FILE
     _dvi_factors(int(seed)).to_csv(files["dvi"], index=False, lineterminator="\n")
+    _write_neutrality_inputs(folder, land, int(size), int(seed), files)
 
     out = Path(output) if output is not None else folder / "run"
     config_path = folder / "config.yaml"
     text = "# ldnkit demo run: written by ldnkit.demo.build_demo_inputs\n"
-    text += yaml.safe_dump(_config(out.resolve()), sort_keys=False, allow_unicode=True)
+    text += yaml.safe_dump(_config(out.resolve(), int(size)), sort_keys=False, allow_unicode=True)
     config_path.write_text(text)
     files["config"] = config_path
     return DemoCase(
@@ -1147,3 +1462,84 @@ def run_demo(out: Path | None = None, quiet: bool = False) -> tuple[Result, pd.D
     cfg = load_config(case.config_path)
     result = run(cfg, quiet=quiet)
     return result, evaluate_demo(cfg.resolve(cfg.output), case)
+
+
+#: Land types printed by :func:`print_neutrality_report` (the largest).
+PRINTED_LAND_TYPES = 12
+
+
+def print_neutrality_report(run_dir: Path, console: Console) -> None:
+    """Print the neutrality balance sheet (per land type, with the verdict) and the progress of the
+    voluntary targets of a finished run, read from ``run_dir/summary.json``."""
+    import json
+
+    from rich import box
+    from rich.table import Table
+
+    summary = json.loads((Path(run_dir) / "summary.json").read_text())
+    ldn = summary.get("neutrality")
+    if not ldn:
+        console.print("[dim]This run has no neutrality accounting (no 'neutrality:' section).[/dim]")
+        return
+    table = Table(
+        title=f"LDN balance sheet, {ldn['period']} (area of interest, km²)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("Land type (largest first)", ratio=1, min_width=16)
+    for col in ("Gains", "Losses", "ΔLDN", "ΔLDN %", "LDN"):
+        table.add_column(col, justify="right", no_wrap=True)
+    rows = [
+        r for r in ldn.get("balance_sheet", []) if r.get("Scope", "Area of interest") == "Area of interest"
+    ]
+
+    def km2(v) -> str:
+        return "" if v is None else f"{v:,.2f}"
+
+    # The largest land types, then the verdict over all of them (the rest are in tables.xlsx).
+    types = [r for r in rows if str(r.get("Land type")) != "All land types"]
+    shown = sorted(types, key=lambda r: -(r.get("Total (km²)") or 0.0))[:PRINTED_LAND_TYPES]
+    hidden = len(types) - len(shown)
+    rows = [r for r in rows if r in shown or str(r.get("Land type")) == "All land types"]
+    for r in rows:
+        total = str(r.get("Land type")) == "All land types"
+        ok = bool(r.get("LDN achieved"))
+        mark = "[green]achieved[/green]" if ok else "[red]not achieved[/red]"
+        # "soil: Vertisols · climate: ..." -> "Vertisols · ...": the components' values suffice here
+        short = " · ".join(p.split(": ", 1)[-1] for p in str(r.get("Land type name", "")).split(" · "))
+        name = "All land types" if total else f"{r.get('Land type')}. {short}"
+        if total and hidden:
+            table.add_row(f"[dim]… {hidden} smaller land types: tables.xlsx, sheet LDN-2[/dim]")
+        pct = r.get("ΔLDN (% of land type)")
+        table.add_row(
+            f"[bold]{name}[/bold]" if total else name,
+            km2(r.get("Gains (km²)")),
+            km2(r.get("Losses (km²)")),
+            km2(r.get("ΔLDN (km²)")),
+            "" if pct is None else f"{pct:+.1f} %",
+            mark,
+            end_section=total,
+        )
+    console.print(table)
+    verdict = ldn.get("verdict", {})
+    colour = "green" if verdict.get("ldn_achieved") else "red"
+    console.print(f"[{colour}]{verdict.get('text', '')}[/{colour}]")
+    targets = ldn.get("targets") or []
+    if targets:
+        tt = Table(title="Voluntary targets (SO1-VT.T1)", box=box.SIMPLE_HEAD, pad_edge=False)
+        for col in ("Target", "Scope", "Year", "Current", "Target value", "Progress", "Status"):
+            tt.add_column(col, no_wrap=col not in ("Scope", "Status"))
+        for t in targets:
+            prog = t.get("Progress (%)")
+            cur, val = t.get("Current value"), t.get("Target value")
+            tt.add_row(
+                str(t.get("Target", "")),
+                str(t.get("Scope", "")),
+                str(t.get("Target year", "")),
+                "" if cur is None else (f"{cur:,.2f}" if isinstance(cur, int | float) else str(cur)),
+                "" if val is None else (f"{val:,.2f}" if isinstance(val, int | float) else str(val)),
+                "" if prog is None else f"{prog:.0f} %",
+                str(t.get("Status", "")),
+            )
+        console.print(tt)

@@ -314,8 +314,20 @@ def run(
                 result.summary.setdefault("timings_s", {})["drought"] = time.perf_counter() - t_d
             result.summary["tables"] = tables_to_json(result.tables)
             if result.tables:
-                write_xlsx(result.tables, tmp / "tables.xlsx")
+                write_xlsx(result.tables, tmp / "tables.xlsx", summary=result.summary)
             (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, default=str))
+            # Read back from the folder they describe, so `ldnkit report` on a copied run folder
+            # gives the same files.
+            if cfg.report.qgis_project:
+                from .io.qgis import write_qgis_project
+
+                write_qgis_project(tmp, result.summary)
+            if cfg.report.html:
+                from .report import write_report
+
+                t_r = time.perf_counter()
+                write_report(tmp, result.summary)
+                fb.say(f"HTML report written in {time.perf_counter() - t_r:.1f} s")
     result.output = out
     result.layers = {k: out / v.relative_to(tmp) for k, v in result.layers.items()}
     result.wall_time = time.perf_counter() - t0
@@ -455,8 +467,10 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         vec_io.check_aoi_inside(gdf, grid, key)
         inside = vec_io.rasterize(gdf, grid, chunks=chunks) == 1
     else:
+        gdf = None
         inside = xr.ones_like(template, dtype=bool)
     inside = inside.assign_coords(x=template.x, y=template.y)
+    rgdf = None
     regions = None
     region_names: dict[int, str] = {}
     if cfg.inputs.regions is not None:
@@ -487,6 +501,13 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
             )
         for k in ids:
             regional[k] = rm.matrix
+    _write_boundaries(cfg, tmp, gdf, rgdf, grid)
+    ldn_prep = None
+    if cfg.corrections is not None or cfg.neutrality is not None:
+        from . import neutrality_pipeline as ldn
+
+        # polygons, records and target scopes are checked now, before the heavy work
+        ldn_prep = ldn.prepare(cfg, grid, template, inside, plans, region_names)
     timings["prepare"] = time.perf_counter() - t
 
     # ---- performance: mean of each window and units, in one pass over the vegetation index ---------
@@ -572,13 +593,45 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     with fb.stage("Computing and writing layers", pixels=grid.width * grid.height, distributed=distributed):
         rio_io.write_layers(items)
     timings["layers"] = time.perf_counter() - t
-
-    # ---- tables from the written layers ---------------------------------------------------------------
-    t = time.perf_counter()
+    layer_attrs = {k: _jsonable(layers[k].attrs) for k in paths}
 
     def reopen(key: str) -> xr.DataArray:
         a = rio_io.open_layer(paths[key], chunks=chunks).squeeze(drop=True)
         return a.assign_coords(x=template.x, y=template.y)
+
+    # ---- false positives / negatives: recode, keep the uncorrected layers, before the tables ----------
+    area = cell_area(template)
+    ldn_ctx = None
+    corrections = None
+    if ldn_prep is not None:
+        ldn_ctx = ldn.NeutralityContext(
+            cfg=cfg,
+            tmp=tmp,
+            grid=grid,
+            template=template,
+            inside=inside,
+            area=area,
+            plans=plans,
+            paths=paths,
+            reopen=reopen,
+            loader=loader,
+            fb=fb,
+            distributed=distributed,
+            regions=regions,
+            region_names=region_names,
+            zones=zones.assign_coords(x=template.x, y=template.y) if zones is not None else None,
+        )
+    if cfg.corrections is not None:
+        t = time.perf_counter()
+        corrections = ldn.apply_corrections(ldn_ctx, ldn_prep)
+        paths.update(corrections.layers)
+        for k in corrections.layers:
+            layer_attrs[k] = layer_attrs.get(k.replace("_uncorrected", ""), {})
+        layer_attrs.update({k: _jsonable(v) for k, v in corrections.attrs.items()})
+        timings["corrections"] = time.perf_counter() - t
+
+    # ---- tables from the written layers ---------------------------------------------------------------
+    t = time.perf_counter()
 
     period_layers = []
     for plan in plans:
@@ -603,7 +656,6 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
                 confidence=_period_config(cfg, plan.name).confidence,
             )
         )
-    area = cell_area(template)
     inside_i16 = inside.astype(codes.CATEGORICAL_DTYPE)
     matrices = {"national": [list(r) for r in (mth.land_cover.matrix or codes.DEFAULT_TRANSITION_MATRIX)]}
     for rm in mth.land_cover.regional_matrices:
@@ -625,6 +677,16 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     with fb.stage("Area tables", pixels=grid.width * grid.height, distributed=distributed):
         tables = compute_tables(tin)
     timings["tables"] = time.perf_counter() - t
+    if corrections is not None:
+        tables[AOI_SCOPE]["SO1-4.T3"] = corrections.table
+    neutrality = None
+    if cfg.neutrality is not None:
+        t = time.perf_counter()
+        neutrality = ldn.run_neutrality(ldn_ctx, ldn_prep, tables)
+        tables[AOI_SCOPE].update(neutrality.tables)
+        paths.update(neutrality.layers)
+        layer_attrs.update(neutrality.attrs)
+        timings["neutrality"] = time.perf_counter() - t
 
     # ---- summary ---------------------------------------------------------------------------------------
     summary = _summary_head(cfg) | {
@@ -640,13 +702,34 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         "periods": [p.as_dict() for p in plans],
         "methods": _method_text(cfg),
         "layers": {
-            k: {"path": str(p.relative_to(tmp)), "attrs": _jsonable(layers[k].attrs)}
-            for k, p in paths.items()
+            k: {"path": str(p.relative_to(tmp)), "attrs": layer_attrs.get(k, {})} for k, p in paths.items()
         },
         "timings_s": timings,
     }
+    if corrections is not None:
+        summary["corrections"] = corrections.summary
+    if neutrality is not None:
+        summary["neutrality"] = neutrality.summary
     shutil.rmtree(scratch, ignore_errors=True)
     return Result(output=tmp, layers=paths, tables=tables, summary=summary, periods=plans)
+
+
+def _write_boundaries(cfg: RunConfig, tmp: Path, aoi, regions, grid) -> None:
+    """``boundaries.gpkg`` in the run folder (layers ``area_of_interest`` and ``regions``, each with
+    a ``name`` field, in the grid CRS) for the HTML report and the QGIS project."""
+    if aoi is None and regions is None:
+        return
+    import geopandas as gpd
+
+    path = tmp / "boundaries.gpkg"
+    if aoi is not None:
+        names = [str(n) for n in aoi["name"]] if "name" in aoi.columns else [cfg.title] * len(aoi)
+        frame = gpd.GeoDataFrame({"name": names}, geometry=list(aoi.geometry.values), crs=aoi.crs)
+        frame.to_crs(grid.crs).to_file(path, layer="area_of_interest", driver="GPKG", engine="pyogrio")
+    if regions is not None:
+        names = [str(n) for n in regions[cfg.inputs.regions.name_field]]
+        frame = gpd.GeoDataFrame({"name": names}, geometry=list(regions.geometry.values), crs=regions.crs)
+        frame.to_crs(grid.crs).to_file(path, layer="regions", driver="GPKG", engine="pyogrio")
 
 
 def _summary_head(cfg: RunConfig) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import dask
 import dask.array as dsa
 import geopandas as gpd
 import numpy as np
+import rasterio.errors
 import rasterio.features
 import shapely
 import xarray as xr
@@ -126,14 +127,19 @@ def _rasterize_block(
     keep = ~shapely.is_empty(clipped)
     if not keep.any():
         return np.full(block.shape, fill, dtype=dtype)
-    return rasterio.features.rasterize(
-        zip(clipped[keep], vals[idx][keep], strict=True),
-        out_shape=block.shape,
-        transform=block.transform,
-        fill=fill,
-        all_touched=all_touched,
-        dtype=dtype,
-    )
+    # rasterio sometimes warns that its scratch dataset has no geotransform although the block's
+    # transform is passed (seen with small polygons); the burnt pixels are right (tests compare them
+    # with independent burns), so the warning would only confuse users.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        return rasterio.features.rasterize(
+            zip(clipped[keep], vals[idx][keep], strict=True),
+            out_shape=block.shape,
+            transform=block.transform,
+            fill=fill,
+            all_touched=all_touched,
+            dtype=dtype,
+        )
 
 
 def rasterize(
