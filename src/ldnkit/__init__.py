@@ -7,8 +7,17 @@ __version__ = "0.1.0"
 
 from .area import cell_area  # noqa: E402
 from .errors import ConfigError, InputError, LdnError  # noqa: E402
+from .indicators.corrections import recode as recode_corrections  # noqa: E402
 from .indicators.drought import drought_class  # noqa: E402
+from .indicators.hotspots import find_hotspots  # noqa: E402
 from .indicators.land_cover import land_cover_degradation  # noqa: E402
+from .indicators.land_types import classify_by_rules, land_types  # noqa: E402
+from .indicators.neutrality import (  # noqa: E402
+    gains_losses,
+    neutrality,
+    projected_balance,
+    response_hierarchy,
+)
 from .indicators.productivity import lpd, trend  # noqa: E402
 from .indicators.sdg import one_out_all_out, status  # noqa: E402
 from .indicators.soc import soc_degradation  # noqa: E402
@@ -29,6 +38,14 @@ __all__ = [
     "spei",
     "spi",
     "cell_area",
+    "classify_by_rules",
+    "find_hotspots",
+    "gains_losses",
+    "land_types",
+    "neutrality",
+    "projected_balance",
+    "recode_corrections",
+    "response_hierarchy",
     "ConfigError",
     "InputError",
     "LdnError",

@@ -20,6 +20,14 @@ from rasterio.windows import Window
 from ..errors import GridError, InputError
 from .raster import Grid, _spatial_chunks, _transform_bounds, is_virtual
 
+# rasterio's rasterize, called from dask's worker threads, warns that its in-memory scratch dataset has
+# no geotransform although the block's transform is passed; the burnt pixels are right (tests compare
+# them with independent burns). A process-wide filter for exactly that message: warnings.catch_warnings
+# is not thread-safe.
+warnings.filterwarnings(
+    "ignore", message="Dataset has no geotransform", category=rasterio.errors.NotGeoreferencedWarning
+)
+
 __all__ = ["read_vector", "rasterize", "check_aoi_inside"]
 
 
@@ -127,19 +135,14 @@ def _rasterize_block(
     keep = ~shapely.is_empty(clipped)
     if not keep.any():
         return np.full(block.shape, fill, dtype=dtype)
-    # rasterio sometimes warns that its scratch dataset has no geotransform although the block's
-    # transform is passed (seen with small polygons); the burnt pixels are right (tests compare them
-    # with independent burns), so the warning would only confuse users.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        return rasterio.features.rasterize(
-            zip(clipped[keep], vals[idx][keep], strict=True),
-            out_shape=block.shape,
-            transform=block.transform,
-            fill=fill,
-            all_touched=all_touched,
-            dtype=dtype,
-        )
+    return rasterio.features.rasterize(
+        zip(clipped[keep], vals[idx][keep], strict=True),
+        out_shape=block.shape,
+        transform=block.transform,
+        fill=fill,
+        all_touched=all_touched,
+        dtype=dtype,
+    )
 
 
 def rasterize(
