@@ -27,6 +27,7 @@ import xarray as xr
 from ldnkit import codes
 from ldnkit.area import cell_area
 from ldnkit.errors import ConfigError, InputError
+from ldnkit.indicators.sdg import int16_blockwise
 from ldnkit.tables.areastats import crosstab
 
 NODATA = codes.NODATA
@@ -83,17 +84,6 @@ def _lookup_block(a: np.ndarray, *, lut: np.ndarray) -> np.ndarray:
     return np.where(valid, lut[idx], NODATA).astype(np.int16)
 
 
-def _apply(func, *arrays, kwargs=None) -> xr.DataArray:
-    return xr.apply_ufunc(
-        func,
-        *arrays,
-        kwargs=kwargs or {},
-        dask="parallelized",
-        output_dtypes=[np.int16],
-        keep_attrs="drop_conflicts",  # keeps the CRS attrs of spatial_ref
-    )
-
-
 def gains_losses(status_expanded: xr.DataArray) -> xr.DataArray:
     """Gains/losses map of the neutrality balance (GPG Addendum counterbalancing).
 
@@ -112,7 +102,7 @@ def gains_losses(status_expanded: xr.DataArray) -> xr.DataArray:
     >>> gl = gains_losses(status(sdg_baseline, sdg_2023, expanded=True))   # doctest: +SKIP
     >>> float(cell_area(gl).where(gl == 1).sum())                         # gains, km²  # doctest: +SKIP
     """
-    out = _apply(_lookup_block, status_expanded, kwargs={"lut": _gains_losses_lut()})
+    out = int16_blockwise(_lookup_block, status_expanded, kwargs={"lut": _gains_losses_lut()})
     out = out.rename("gains_losses")
     out.attrs = {
         "method": "gains_losses",
@@ -375,7 +365,7 @@ def response_hierarchy(
     else:
         raise ConfigError("status_classes", f"is {classes!r}", "use 3 or 7")
     arrays = [status, lpd] + ([risk] if risk is not None else [])
-    out = _apply(
+    out = int16_blockwise(
         _response_block,
         *arrays,
         kwargs={

@@ -41,7 +41,8 @@ def _finish(out: xr.DataArray, name: str, attrs: dict) -> xr.DataArray:
     return out
 
 
-def _apply(func, *arrays, kwargs=None) -> xr.DataArray:
+def int16_blockwise(func, *arrays, kwargs=None) -> xr.DataArray:
+    """``func`` (numpy blocks in, int16 block out) over aligned layers, lazily, block by block."""
     return xr.apply_ufunc(
         func,
         *arrays,
@@ -79,7 +80,7 @@ def one_out_all_out(productivity: xr.DataArray, land_cover: xr.DataArray, soc: x
     -------
     >>> sdg = one_out_all_out(prod_deg, lc_deg, soc_deg)
     """
-    out = _apply(_oaoa_block, productivity, land_cover, soc)
+    out = int16_blockwise(_oaoa_block, productivity, land_cover, soc)
     return _finish(
         out,
         "sdg_15_3_1",
@@ -118,7 +119,7 @@ def status(baseline: xr.DataArray, period: xr.DataArray, expanded: bool = False)
     """
     matrix = STATUS_EXPANDED_MATRIX if expanded else STATUS_MATRIX
     lut = np.asarray(matrix, dtype=np.int16)
-    out = _apply(_status_block, baseline, period, kwargs={"lut": lut})
+    out = int16_blockwise(_status_block, baseline, period, kwargs={"lut": lut})
     attrs = {
         "method": "status_matrix_expanded" if expanded else "status_matrix",
         "matrix": [list(r) for r in matrix],
@@ -147,5 +148,5 @@ def status_expanded_to_degradation(status7: xr.DataArray) -> xr.DataArray:
     lut = np.zeros(8, dtype=np.int16)
     for code, value in codes.STATUS_EXPANDED_TO_DEGRADATION.items():
         lut[code] = value
-    out = _apply(_collapse_block, status7, kwargs={"lut": lut})
+    out = int16_blockwise(_collapse_block, status7, kwargs={"lut": lut})
     return _finish(out, "status", {"method": "status_expanded_to_degradation"})
