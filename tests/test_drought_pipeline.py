@@ -192,3 +192,25 @@ def test_gridded_vulnerability_map(case):
 
     summary = json.loads((Path(cfg["output"]) / "summary.json").read_text())
     assert "SO3-3.T1" in summary["tables"]["Area of interest"]
+
+
+def test_exposed_population_maps_add_up_to_so3_2(drought_run):
+    """Each period's exposed-population map sums to the SO3-2 people in classes mild..extreme."""
+    import json
+
+    import rasterio
+
+    summary = json.loads((drought_run / "summary.json").read_text())
+    records = summary["tables"]["Area of interest"]["SO3-2.periods"]["records"]
+    periods = sorted({r["Period"] for r in records})
+    assert len(periods) == 6
+    for period in periods:
+        expected = sum(
+            r["Population (persons)"]
+            for r in records
+            if r["Period"] == period and r["Population"] == "total" and (r["Code"] or 0) >= 1
+        )
+        with rasterio.open(drought_run / "layers" / "drought" / f"population_exposed_{period}.tif") as src:
+            people = src.read(1, masked=True)
+        assert people.min() >= 0
+        assert float(people.sum(dtype=np.float64)) == pytest.approx(expected, rel=1e-5)

@@ -205,6 +205,21 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
             f"Highest drought intensity {label}",
         )
         add(f"spi_min_{label}", pmax["spi"].isel(period=i, drop=True), None, f"Minimum annual SPI {label}")
+    if pexp is not None:
+        # People exposed per pixel (population grid): the population of the year of each pixel's
+        # highest intensity, where that intensity is mild or worse; 0 where no drought, NaN outside.
+        for i, label in enumerate(pcls["period"].values):
+            one = pexp.isel(period=i, drop=True)
+            exposed = one["population_total"].where(one["drought_class"] >= 1, 0.0)  # 1 = mild
+            exposed = exposed.where(one["population_total"].notnull())
+            if pop_mask is not None:
+                exposed = exposed.where(pop_mask)
+            add(
+                f"population_exposed_{label}",
+                exposed.astype("float32"),
+                None,
+                f"People exposed to drought (mild or worse) {label}, persons per pixel",
+            )
     if dvi_map is not None:
         for comp in ("dvi", "social", "economic", "infrastructural"):
             layer = dvi_map[comp]
