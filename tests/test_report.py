@@ -364,3 +364,21 @@ def test_cli_report(run_dir, tmp_path):
     assert bad.exit_code == 2
     err = bad.stderr.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err and "nowhere" in err
+
+
+def test_long_tables_are_cut_with_a_pointer_to_the_workbook():
+    from ldnkit.report.html import MAX_TABLE_ROWS, _tables_html_data
+
+    n = MAX_TABLE_ROWS + 57
+    records = [{"Id": i + 1, "Area (km²)": float(n - i)} for i in range(n)]
+    summary = {
+        "tables": {
+            "Area of interest": {
+                "SO1-4.T4": {"title": "Hotspots", "columns": ["Id", "Area (km²)"], "records": records}
+            }
+        }
+    }
+    (table,) = _tables_html_data(summary)
+    (block,) = table["blocks"]
+    assert len(block["rows"]) == MAX_TABLE_ROWS and block["hidden"] == 57
+    assert block["rows"][0][0][0] == "1"  # largest first, as the table comes

@@ -575,15 +575,6 @@ def _check_coverage(
     )
 
 
-def _legend_from_table(table: pd.DataFrame, prefix: str) -> codes.Legend | None:
-    if table is None or len(table) == 0 or "Id" not in table.columns:
-        return None
-    ids = tuple(int(i) for i in table["Id"])
-    names = tuple(f"{prefix} {i}" for i in ids)
-    cols = tuple(codes.QUALITATIVE_COLOURS[k % len(codes.QUALITATIVE_COLOURS)] for k in range(len(ids)))
-    return codes.Legend(prefix.lower() + "s", ids, names, cols)
-
-
 def _verdict(balance: pd.DataFrame) -> dict[str, Any]:
     scope_col = "Scope"
     lt_col = "Land type"
@@ -790,10 +781,17 @@ def run_neutrality(
     if regions is not None:
         attributes = {"Region": regions, **attributes}
         attribute_names = {"Region": dict(ctx.region_names), **attribute_names}
-    spots = {}
+    # One kind at a time, its id raster written before the next is labelled: labelling holds whole
+    # rasters (5 bytes per pixel), and two kept label rasters would add 8 more.
+    names = _period_names(ctx.plans)
+    records = [d for d in prep.drivers if d.period in (None, period) or d.period not in names]
+    spot_tables: dict[str, pd.DataFrame] = {}
     with ctx.fb.stage("Hotspots and brightspots", pixels=ctx.grid.width * ctx.grid.height):
-        for kind in ("hotspot", "brightspot"):
-            spots[kind] = _call(
+        for kind, name, what in (
+            ("hotspot", "hotspots", "degradation"),
+            ("brightspot", "brightspots", "improvement"),
+        ):
+            labels, table = _call(
                 hs.find_hotspots,
                 status3,
                 kind=kind,
@@ -806,49 +804,36 @@ def run_neutrality(
                 attributes=attributes,
                 attribute_names=attribute_names,
             )
-    hot_labels, hot_table = spots["hotspot"]
-    bright_labels, bright_table = spots["brightspot"]
-    if prep.drivers:
-        # records about another period are kept out; free-text periods that are not names apply
-        names = _period_names(ctx.plans)
-        records = [d for d in prep.drivers if d.period in (None, period) or d.period not in names]
-        hot_table = hs.attach_drivers(hot_table, hot_labels, records)
-        bright_table = hs.attach_drivers(bright_table, bright_labels, records)
-    kind_layer = hs.hotspot_kind_layer(hot_labels, bright_labels)
-    spot_items = []
-    for name, da, legend, desc in (
-        (
-            "hotspots",
-            hot_labels,
-            _legend_from_table(hot_table, "Hotspot"),
-            f"Hotspot ids (degradation), {period}",
-        ),
-        (
-            "brightspots",
-            bright_labels,
-            _legend_from_table(bright_table, "Brightspot"),
-            f"Brightspot ids (improvement), {period}",
-        ),
-        (
-            "hotspot_kind",
-            _mask(kind_layer, ctx.inside),
-            codes.HOTSPOTS,
-            f"Hotspots (-1) and brightspots (1), {period}",
-        ),
-    ):
-        da = ctx.align(da)
-        path = folder / f"{name}.tif"
-        tags = {k: _tag(v) for k, v in da.attrs.items()}
-        spot_items.append(
-            (
-                da if legend is not None or name == "hotspot_kind" else da.astype("int32"),
-                path,
-                {"legend": legend, "description": desc, "tags": tags},
+            if records:
+                # records about another period are kept out; free-text periods that are not names apply
+                table = hs.attach_drivers(table, labels, records)
+            spot_tables[kind] = table
+            # ids 1..N join the map to table SO1-4.T4/T5; no legend (thousands of ids at national
+            # scale): hotspot_kind.tif carries the styled map
+            labels = ctx.align(labels)
+            path = folder / f"{name}.tif"
+            desc = f"{kind.capitalize()} ids ({what}), {period}: the Id column of {table.attrs['id']}"
+            tags = {k: _tag(v) for k, v in labels.attrs.items()}
+            rio_io.write_layers(
+                [(labels.astype("int32"), path, {"legend": None, "description": desc, "tags": tags})]
             )
+            out.layers[f"neutrality/{name}"] = path
+            out.attrs[f"neutrality/{name}"] = _jsonable(dict(labels.attrs))
+            del labels
+        hot_table, bright_table = spot_tables["hotspot"], spot_tables["brightspot"]
+        reopened = [
+            ctx.align(rio_io.open_layer(out.layers[f"neutrality/{n}"], chunks=ctx.chunks).squeeze(drop=True))
+            for n in ("hotspots", "brightspots")
+        ]
+        kind_layer = _mask(hs.hotspot_kind_layer(*reopened), ctx.inside).rio.write_crs(ctx.grid.crs)
+        path = folder / "hotspot_kind.tif"
+        tags = {k: _tag(v) for k, v in kind_layer.attrs.items()}
+        desc = f"Hotspots (-1) and brightspots (1), {period}"
+        rio_io.write_layers(
+            [(kind_layer, path, {"legend": codes.HOTSPOTS, "description": desc, "tags": tags})]
         )
-        out.layers[f"neutrality/{name}"] = path
-        out.attrs[f"neutrality/{name}"] = _jsonable(dict(da.attrs))
-    rio_io.write_layers(spot_items)
+        out.layers["neutrality/hotspot_kind"] = path
+        out.attrs["neutrality/hotspot_kind"] = _jsonable(dict(kind_layer.attrs))
     timings["hotspots"] = time.perf_counter() - t
 
     # ---- targets -------------------------------------------------------------------------------------

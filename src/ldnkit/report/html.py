@@ -359,6 +359,10 @@ def _fmt(v: Any, col: str) -> str:
     return str(v)
 
 
+#: Rows of one table shown in the report (the rest are in tables.xlsx).
+MAX_TABLE_ROWS = 200
+
+
 def _tables_html_data(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every table of the run: ``[{"id", "title", "note", "blocks": [{"scope", "columns", "rows"}]}]``."""
     tables = summary.get("tables") or {}
@@ -380,10 +384,19 @@ def _tables_html_data(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
                 )
                 for c in cols
             ]
-            rows = [
-                [(_fmt(r.get(c), c), n) for c, n in zip(cols, num, strict=True)] for r in t.get("records", [])
-            ]
-            blocks.append({"scope": scope, "columns": list(zip(cols, num, strict=True)), "rows": rows})
+            records = t.get("records", [])
+            # A national hotspot table can hold thousands of rows (they come largest first): the
+            # report shows the first ones, the workbook has them all.
+            shown = records[:MAX_TABLE_ROWS]
+            rows = [[(_fmt(r.get(c), c), n) for c, n in zip(cols, num, strict=True)] for r in shown]
+            blocks.append(
+                {
+                    "scope": scope,
+                    "columns": list(zip(cols, num, strict=True)),
+                    "rows": rows,
+                    "hidden": len(records) - len(shown),
+                }
+            )
         out.append({"id": tid, "title": title, "note": note, "blocks": blocks})
     return out
 
