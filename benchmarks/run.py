@@ -2,14 +2,16 @@
 
 Sections: the machine; the kernels (``benchmarks/kernels.py``, if present); the end-to-end national
 run (10 M pixels, repeated); scaling over grid sizes; threads versus a 2-process LocalCluster and
-the ``processes`` scheduler. Inputs are generated once into ``benchmarks/_work/`` (gitignored)
-and reused. Not part of ``make test``.
+the ``processes`` scheduler; the cost of the corrections, LDN accounting, report.html and
+project.qgs stages (``benchmarks/accounting.py``). Inputs are generated once into
+``benchmarks/_work/`` (gitignored) and reused. Not part of ``make test``.
 
 Usage::
 
     python benchmarks/run.py                      # everything (about 10-20 minutes)
     python benchmarks/run.py --quick              # smoke run: small sizes, no 100 M run
     python benchmarks/run.py --sizes 1e6,4e6,16e6 # choose the scaling sizes
+    python benchmarks/run.py --no-accounting      # skip the accounting/report benchmark
 """
 
 from __future__ import annotations
@@ -45,6 +47,23 @@ def drought_section(quick: bool) -> str:
         return drought.main(quick=quick).strip()
     except Exception:
         return "## Drought (SPI)\n\n_The SPI benchmark failed:_\n\n```\n" + traceback.format_exc() + "```"
+
+
+def accounting_section(quick: bool, national: float) -> str:
+    """The LDN accounting / report benchmark of benchmarks/accounting.py (national size and 1 M)."""
+    try:
+        accounting = importlib.import_module("accounting")
+    except ImportError as exc:
+        return f"## LDN accounting and reports\n\n_benchmarks/accounting.py is not available ({exc})._"
+    try:
+        sizes = (national, 1e6) if national != 1e6 else (national,)
+        return accounting.main(quick=quick, sizes=sizes).strip()
+    except Exception:
+        return (
+            "## LDN accounting and reports\n\n_The accounting benchmark failed:_\n\n```\n"
+            + traceback.format_exc()
+            + "```"
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -224,6 +243,9 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--no-kernels", action="store_true", help="skip the kernel benchmarks")
     ap.add_argument("--no-drought", action="store_true", help="skip the SPI (drought) benchmark")
     ap.add_argument("--no-schedulers", action="store_true", help="skip the scheduler comparison")
+    ap.add_argument(
+        "--no-accounting", action="store_true", help="skip the corrections/neutrality/report benchmark"
+    )
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
     args = ap.parse_args(argv)
 
@@ -287,6 +309,10 @@ def main(argv: list[str] | None = None) -> Path:
             rows.append(e2e.measure(folder, scheduler))
             log(f"{scheduler}: {rows[-1].wall_s:.1f} s, {rows[-1].peak_rss_mb / 1024:.2f} GiB")
         sections += ["", schedulers_section(rows)]
+
+    if not args.no_accounting:
+        log("LDN accounting and reports benchmark")
+        sections += ["", accounting_section(quick, national)]
 
     sections += ["", f"_Benchmark time: {(time.perf_counter() - t0) / 60:.1f} min._", ""]
     args.out.write_text("\n".join(sections))
