@@ -101,6 +101,10 @@ def density_mask(
     return res
 
 
+#: Pixels renumbered at once (bounds the index temporaries to ~100 MB).
+_RENUMBER_PIXELS = 8 * 2**20
+
+
 def _target(kind: str) -> int:
     k = str(kind).strip().lower()
     if k not in _KINDS:
@@ -316,7 +320,13 @@ def find_hotspots(
     keep = keep[np.lexsort((keep, -km2[keep]))]
     lut = np.zeros(n + 1, dtype=np.int32)
     lut[keep] = np.arange(1, len(keep) + 1, dtype=np.int32)
-    labels = np.take(lut, raw, out=raw)  # in place: a second int32 raster would cost 4 bytes/pixel
+    # In place and a band of rows at a time: `lut[raw]` would make a second int32 raster and an int64
+    # index copy (12 bytes/pixel; np.take(..., out=) buffers the same way).
+    step = max(1, _RENUMBER_PIXELS // max(raw.shape[1], 1))
+    for r0 in range(0, raw.shape[0], step):
+        band = raw[r0 : r0 + step]
+        band[...] = lut[band]
+    labels = raw
 
     with np.errstate(invalid="ignore", divide="ignore"):
         cx = np.where(km2[keep] > 0, sax[keep] / km2[keep], sx[keep] / pixels[keep])
