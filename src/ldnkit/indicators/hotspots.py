@@ -105,6 +105,17 @@ def density_mask(
 _RENUMBER_PIXELS = 8 * 2**20
 
 
+def _release_free_memory() -> None:
+    """Give the memory freed by earlier stages back to the operating system (glibc keeps it in its
+    arenas otherwise, and the whole-raster arrays of labelling come on top); a no-op elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _target(kind: str) -> int:
     k = str(kind).strip().lower()
     if k not in _KINDS:
@@ -302,11 +313,12 @@ def find_hotspots(
 
     # The one step that needs the whole raster: the mask, 1 byte per pixel.
     mask_data = mask_da.data
-    mask = (
-        mask_data.astype(np.uint8).compute()
-        if isinstance(mask_data, dsa.Array)
-        else np.asarray(mask_data, dtype=np.uint8)
-    )
+    if isinstance(mask_data, dsa.Array):
+        _release_free_memory()  # what earlier stages freed, before holding whole rasters
+        mask = np.empty(mask_data.shape, dtype=np.uint8)
+        dsa.store(mask_data.astype(np.uint8), mask, lock=False)  # block by block, no concatenation copy
+    else:
+        mask = np.asarray(mask_data, dtype=np.uint8)
     structure = ndi.generate_binary_structure(2, 1 if connectivity == 4 else 2)
     raw, n = ndi.label(mask, structure=structure)
     del mask
