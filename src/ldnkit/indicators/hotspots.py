@@ -315,8 +315,9 @@ def find_hotspots(
     mask_data = mask_da.data
     if isinstance(mask_data, dsa.Array):
         _release_free_memory()  # what earlier stages freed, before holding whole rasters
-        mask = np.empty(mask_data.shape, dtype=np.uint8)
-        dsa.store(mask_data.astype(np.uint8), mask, lock=False)  # block by block, no concatenation copy
+        # compute(), not dask.array.store into a numpy array: on a cluster or with the processes
+        # scheduler the blocks would be stored into the workers' copies of that array
+        mask = mask_data.astype(np.uint8).compute()
     else:
         mask = np.asarray(mask_data, dtype=np.uint8)
     structure = ndi.generate_binary_structure(2, 1 if connectivity == 4 else 2)
