@@ -83,21 +83,8 @@ def land_cover_areas(tables: ScopeTables) -> Figure | None:
         return None
     fig = _fig(7.0, 3.6)
     ax = fig.add_subplot()
-    bottom = np.zeros(len(years))
-    for _, row in d.iterrows():
-        vals = np.array([float(row[y] or 0.0) for y in years])
-        code = int(row["Code"])
-        ax.bar(
-            years,
-            vals,
-            bottom=bottom,
-            color=codes.LAND_COVER.colour_of(code),
-            edgecolor=_EDGE,
-            linewidth=0.5,
-            label=codes.LAND_COVER.name_of(code),
-            width=0.6,
-        )
-        bottom += vals
+    series = [(int(row["Code"]), [float(row[y] or 0.0) for y in years]) for _, row in d.iterrows()]
+    _stacked_bars(ax, years, series, codes.LAND_COVER, width=0.6)
     ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_ylabel("km²", fontsize=9)
     ax.set_title("Land-cover area by class", fontsize=10.5, loc="left", fontweight="bold")
@@ -348,19 +335,33 @@ def degradation_by_subindicator(tables: ScopeTables) -> Figure | None:
 def _drought_bars(
     ax: Any, labels: Sequence[str], d: pd.DataFrame, key: str, value: str, classes: Sequence[int]
 ) -> None:
-    bottom = np.zeros(len(labels))
+    series = []
     for code in classes:
         sub = d[d["Code"] == code].set_index(key)[value]
-        vals = np.array([float(sub.get(k, 0.0) or 0.0) for k in labels])
+        series.append((code, [float(sub.get(k, 0.0) or 0.0) for k in labels]))
+    _stacked_bars(ax, [str(k) for k in labels], series, codes.DROUGHT, width=0.7)
+
+
+def _stacked_bars(
+    ax: Any,
+    x: Sequence[Any],
+    series: Sequence[tuple[int, Sequence[float]]],
+    legend: codes.Legend,
+    width: float,
+) -> None:
+    """One bar per x, stacked by class in the order given, in the legend's colours and names."""
+    bottom = np.zeros(len(x))
+    for code, values in series:
+        vals = np.asarray(values, dtype=np.float64)
         ax.bar(
-            [str(k) for k in labels],
+            x,
             vals,
             bottom=bottom,
-            color=codes.DROUGHT.colour_of(code),
+            color=legend.colour_of(code),
             edgecolor=_EDGE,
             linewidth=0.5,
-            label=codes.DROUGHT.name_of(code),
-            width=0.7,
+            label=legend.name_of(code),
+            width=width,
         )
         bottom += vals
 
