@@ -19,7 +19,6 @@ See docs/neutrality.md for the outputs and formulas.
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import time
@@ -36,11 +35,22 @@ import xarray as xr
 
 from . import codes
 from .config import RunConfig
+from .drivers import DriverRecord
 from .errors import ConfigError, InputError, PeriodError
+from .indicators import corrections as corr_mod
+from .indicators import hotspots as hs
+from .indicators import land_types as ltm
+from .indicators import neutrality as nm
+from .indicators import sdg as sdgmod
+from .indicators.land_types import RuleClass, classify_by_rules
 from .io import raster as rio_io
 from .io import vector as vec_io
+from .io.observations import read_observations
+from .io.records import rasterize_corrections, read_corrections, read_driver_records
+from .pipeline import DESCRIPTIONS, LEGENDS, _jsonable, _mask, _need_file, _tag
 from .progress import Feedback
 from .tables import AOI_SCOPE
+from .tables import neutrality as ntab
 
 __all__ = [
     "CorrectionOutputs",
@@ -72,33 +82,10 @@ TABLE_TITLES = {
 }
 
 
-def _call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` with the keyword arguments it accepts (optional extras are dropped)."""
-    params = inspect.signature(fn).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        kwargs = {k: v for k, v in kwargs.items() if k in params}
-    return fn(*args, **kwargs)
-
-
 def _titled(df: pd.DataFrame, tid: str) -> pd.DataFrame:
     df.attrs.setdefault("title", TABLE_TITLES.get(tid, tid))
     df.attrs.setdefault("id", tid)
     return df
-
-
-def _need(cfg: RunConfig, path: Path, key: str) -> Path:
-    from .pipeline import _need_file  # one rule for local and /vsi... paths
-
-    return _need_file(cfg, path, key)
-
-
-def _mask(layer: xr.DataArray, inside: xr.DataArray) -> xr.DataArray:
-    if np.issubdtype(layer.dtype, np.floating):
-        out = layer.where(inside)
-    else:
-        out = layer.where(inside, NODATA).astype(codes.CATEGORICAL_DTYPE)
-    out.attrs = dict(layer.attrs)
-    return out
 
 
 def _categorical(a: xr.DataArray) -> xr.DataArray:
@@ -111,18 +98,6 @@ def _categorical(a: xr.DataArray) -> xr.DataArray:
     if nd is not None and nd != NODATA:
         wide = wide.where(wide != int(nd), NODATA)
     return wide.astype(codes.CATEGORICAL_DTYPE)
-
-
-def _jsonable(v: Any) -> Any:
-    from .pipeline import _jsonable as j
-
-    return j(v)
-
-
-def _tag(v: Any) -> str:
-    from .pipeline import _tag as t
-
-    return t(v)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -190,7 +165,7 @@ def _check_polygons_on_grid(gdf, grid: rio_io.Grid, key: str) -> None:
 
 
 def _read_polygons(cfg: RunConfig, path: Path, key: str, grid: rio_io.Grid, layer: str | None = None):
-    gdf = vec_io.read_vector(_need(cfg, path, key), key=key, layer=layer)
+    gdf = vec_io.read_vector(_need_file(cfg, path, key), key=key, layer=layer)
     _check_polygons_on_grid(gdf, grid, key)
     return gdf
 
@@ -267,11 +242,9 @@ def prepare(
         return a.assign_coords(x=template.x, y=template.y)
 
     if cfg.corrections is not None:
-        from .io.records import rasterize_corrections, read_corrections
-
         key = "corrections.path"
-        path = _need(cfg, cfg.corrections.path, key)
-        corrections, gdf = _call(read_corrections, path, grid, key, valid_periods=names)
+        path = _need_file(cfg, cfg.corrections.path, key)
+        corrections, gdf = read_corrections(path, grid, key, valid_periods=names)
         for c in corrections:
             unknown = [p for p in c.periods if p != "all" and p not in names]
             if unknown:
@@ -302,13 +275,9 @@ def prepare(
                 f"use one of {sorted(scopes)}",
             )
     if isinstance(nt.drivers, Path):
-        from .io.records import read_driver_records
-
-        path = _need(cfg, nt.drivers, "neutrality.drivers")
+        path = _need_file(cfg, nt.drivers, "neutrality.drivers")
         out.drivers = list(read_driver_records(path, "neutrality.drivers"))
     else:
-        from .drivers import DriverRecord
-
         out.drivers = [
             DriverRecord(
                 **{k: (tuple(v) if k == "at" else v) for k, v in d.model_dump(exclude_none=True).items()},
@@ -403,9 +372,6 @@ def apply_corrections(ctx: NeutralityContext, prep: Prepared) -> CorrectionOutpu
     ``status`` and ``status_expanded`` likewise (recomputed with the status matrices from the
     corrected SDG layers). The uncorrected files keep their legend and QML. Returns SO1-4.T3.
     """
-    from .indicators import corrections as corr_mod
-    from .indicators import sdg as sdgmod
-    from .pipeline import DESCRIPTIONS, LEGENDS
 
     out = CorrectionOutputs()
     corrections, raster = prep.corrections, prep.corrections_raster
@@ -504,17 +470,15 @@ def _components(ctx: NeutralityContext, plan) -> tuple[dict, dict, dict]:
     rule_inputs: dict[str, tuple[dict, list, int | None]] = {}
     for name, path in lt.layers.items():
         key = f"neutrality.land_types.layers.{name}"
-        rio_io.check_overlap(grid, rio_io.grid_of(_need(cfg, path, key)), key)
+        rio_io.check_overlap(grid, rio_io.grid_of(_need_file(cfg, path, key)), key)
         a = ctx.loader.categorical(path, key, grid).squeeze(drop=True)
         comps[name] = _mask(ctx.align(_categorical(a)), ctx.inside)
     if lt.rules:
-        from .indicators.land_types import RuleClass, classify_by_rules
-
         for i, rule in enumerate(lt.rules):
             layers = {}
             for var, path in rule.layers.items():
                 key = f"neutrality.land_types.rules[{i}].layers.{var}"
-                rio_io.check_overlap(grid, rio_io.grid_of(_need(cfg, path, key)), key)
+                rio_io.check_overlap(grid, rio_io.grid_of(_need_file(cfg, path, key)), key)
                 layers[var] = ctx.align(ctx.loader.continuous(path, key, grid).squeeze(drop=True)).where(
                     ctx.inside
                 )
@@ -614,9 +578,6 @@ def run_neutrality(
     Writes ``layers/neutrality/*.tif`` into the run folder being built and returns the tables
     (for the "Area of interest" scope of the workbook) and ``summary.json["neutrality"]``.
     """
-    from .indicators import hotspots as hs
-    from .indicators import land_types as ltm
-    from .indicators import neutrality as nm
 
     cfg, nt = ctx.cfg, ctx.cfg.neutrality
     out = NeutralityOutputs()
@@ -634,9 +595,7 @@ def run_neutrality(
     comps, labels, rule_inputs = _components(ctx, plan)
     _check_coverage(ctx, comps, status7, land)
     with ctx.fb.stage("Land types", pixels=ctx.grid.width * ctx.grid.height):
-        lt = _call(
-            ltm.land_types, comps, area=ctx.area, labels=labels, min_area_km2=nt.land_types.min_area_km2
-        )
+        lt = ltm.land_types(comps, area=ctx.area, labels=labels, min_area_km2=nt.land_types.min_area_km2)
     lt_legend = ltm.land_type_legend(lt)
     lt_names = lt_legend.as_dict()
     timings["land_types"] = time.perf_counter() - t
@@ -660,10 +619,10 @@ def run_neutrality(
     risk = None
     if nt.risk is not None:
         key = "neutrality.risk.path"
-        rio_io.check_overlap(ctx.grid, rio_io.grid_of(_need(cfg, nt.risk.path, key)), key)
+        rio_io.check_overlap(ctx.grid, rio_io.grid_of(_need_file(cfg, nt.risk.path, key)), key)
         risk = ctx.align(ctx.loader.continuous(nt.risk.path, key, ctx.grid).squeeze(drop=True))
-    rh = _call(
-        nm.response_hierarchy, status3, lpd, risk=risk, risk_threshold=nt.risk.threshold if nt.risk else 0.0
+    rh = nm.response_hierarchy(
+        status3, lpd, status_classes=3, risk=risk, risk_threshold=nt.risk.threshold if nt.risk else 0.0
     )
     add(
         "response_hierarchy",
@@ -696,8 +655,7 @@ def run_neutrality(
     lt_layer = reopen("land_types")
     regions = ctx.regions
     with ctx.fb.stage("Balance sheet", pixels=ctx.grid.width * ctx.grid.height, distributed=ctx.distributed):
-        balance = _call(
-            nm.neutrality,
+        balance = nm.neutrality(
             status7,
             lt_layer,
             area=ctx.area,
@@ -705,8 +663,7 @@ def run_neutrality(
             region_names=dict(ctx.region_names) if regions is not None else None,
             land_type_names=lt_names,
         )
-        rh_areas = _call(
-            nm.response_areas,
+        rh_areas = nm.response_areas(
             reopen("response_hierarchy"),
             lt_layer,
             ctx.area,
@@ -716,8 +673,7 @@ def run_neutrality(
         )
         projected = None
         if nt.planning is not None:
-            projected = _call(
-                nm.projected_balance,
+            projected = nm.projected_balance(
                 status7,
                 lt_layer,
                 ctx.area,
@@ -736,12 +692,9 @@ def run_neutrality(
     obs_summary = None
     obs_cfg = nt.land_types.observations
     if obs_cfg is not None:
-        from .io.observations import read_observations
-
         key = "neutrality.land_types.observations"
-        points = _call(
-            read_observations,
-            _need(cfg, obs_cfg.path, f"{key}.path"),
+        points = read_observations(
+            _need_file(cfg, obs_cfg.path, f"{key}.path"),
             x=obs_cfg.x,
             y=obs_cfg.y,
             crs=obs_cfg.crs,
@@ -752,8 +705,7 @@ def run_neutrality(
         if first_rule is not None and obs_cfg.class_field is not None:
             # capability classes I..VIII recorded in the field -> the rule classes named by them
             observed_map = ltm.roman_range_map(first_rule[1]) or None
-        per_point, obs_summary = _call(
-            ltm.check_observations,
+        per_point, obs_summary = ltm.check_observations(
             points,
             lt_layer,
             rule_layers=first_rule[0] if first_rule else None,
@@ -791,8 +743,7 @@ def run_neutrality(
             ("hotspot", "hotspots", "degradation"),
             ("brightspot", "brightspots", "improvement"),
         ):
-            labels, table = _call(
-                hs.find_hotspots,
+            labels, table = hs.find_hotspots(
                 status3,
                 kind=kind,
                 area=ctx.area,
@@ -839,11 +790,8 @@ def run_neutrality(
     # ---- targets -------------------------------------------------------------------------------------
     targets_table = None
     if nt.targets:
-        target_cls = getattr(nm, "Target", None)
-        if target_cls is None:
-            from .tables.neutrality import Target as target_cls
         targets = [
-            target_cls(
+            ntab.Target(
                 id=tg.id,
                 kind=tg.kind,
                 description=tg.description,
@@ -855,12 +803,7 @@ def run_neutrality(
             )
             for tg in nt.targets
         ]
-        evaluate = getattr(nm, "evaluate_targets", None)
-        if evaluate is None:  # the target table may live with the tables
-            from .tables import neutrality as ntab
-
-            evaluate = ntab.evaluate_targets
-        targets_table = evaluate(targets, balance=balance, tables=so1_tables, period=period)
+        targets_table = ntab.evaluate_targets(targets, balance=balance, tables=so1_tables, period=period)
 
     # ---- tables and summary ---------------------------------------------------------------------------
     legend_df = lt.legend
