@@ -37,35 +37,6 @@ QUICK_SIZES = (1e6, 4e6)
 NATIONAL = 10e6
 
 
-def drought_section(quick: bool) -> str:
-    """The SPI benchmark of benchmarks/drought.py (ldnkit vs xclim and climate-indices)."""
-    try:
-        drought = importlib.import_module("drought")
-    except ImportError as exc:
-        return f"## Drought (SPI)\n\n_benchmarks/drought.py is not available ({exc})._"
-    try:
-        return drought.main(quick=quick).strip()
-    except Exception:
-        return "## Drought (SPI)\n\n_The SPI benchmark failed:_\n\n```\n" + traceback.format_exc() + "```"
-
-
-def accounting_section(quick: bool, national: float) -> str:
-    """The LDN accounting / report benchmark of benchmarks/accounting.py (national size and 1 M)."""
-    try:
-        accounting = importlib.import_module("accounting")
-    except ImportError as exc:
-        return f"## LDN accounting and reports\n\n_benchmarks/accounting.py is not available ({exc})._"
-    try:
-        sizes = (national, 1e6) if national != 1e6 else (national,)
-        return accounting.main(quick=quick, sizes=sizes).strip()
-    except Exception:
-        return (
-            "## LDN accounting and reports\n\n_The accounting benchmark failed:_\n\n```\n"
-            + traceback.format_exc()
-            + "```"
-        )
-
-
 # --------------------------------------------------------------------------------------------------
 def machine() -> str:
     import psutil
@@ -106,18 +77,6 @@ def machine() -> str:
     )
 
 
-def kernels_section(quick: bool) -> str:
-    """The kernel benchmarks of benchmarks/kernels.py (written separately), if it is there."""
-    try:
-        kernels = importlib.import_module("kernels")
-    except ImportError as exc:
-        return f"## Kernels\n\n_benchmarks/kernels.py is not available ({exc})._"
-    try:
-        return kernels.main(quick=quick).strip()
-    except Exception:
-        return "## Kernels\n\n_The kernel benchmarks failed:_\n\n```\n" + traceback.format_exc() + "```"
-
-
 # --------------------------------------------------------------------------------------------------
 def _fmt_stage(t: dict) -> str:
     names = [
@@ -151,6 +110,19 @@ HEADER = (
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def module_section(module: str, title: str, **kwargs) -> str:
+    """The markdown section written by ``benchmarks/<module>.py``'s ``main(**kwargs)``; if that script is
+    missing or fails, a section saying so (one benchmark's failure does not lose the others)."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        return f"## {title}\n\n_benchmarks/{module}.py is not available ({exc})._"
+    try:
+        return mod.main(**kwargs).strip()
+    except Exception:
+        return f"## {title}\n\n_benchmarks/{module}.py failed:_\n\n```\n" + traceback.format_exc() + "```"
 
 
 def national_section(runs: list[e2e.Measurement]) -> str:
@@ -269,10 +241,10 @@ def main(argv: list[str] | None = None) -> Path:
     ]
     if not args.no_kernels:
         log("kernel benchmarks")
-        sections += ["", kernels_section(quick)]
+        sections += ["", module_section("kernels", "Kernels", quick=quick)]
     if not args.no_drought:
         log("SPI (drought) benchmark")
-        sections += ["", drought_section(quick)]
+        sections += ["", module_section("drought", "Drought (SPI)", quick=quick)]
 
     log("warm-up run (compiles and caches the numba kernels)")
     e2e.measure(e2e.national_inputs(512, 512))
@@ -312,7 +284,11 @@ def main(argv: list[str] | None = None) -> Path:
 
     if not args.no_accounting:
         log("LDN accounting and reports benchmark")
-        sections += ["", accounting_section(quick, national)]
+        acc_sizes = (national, 1e6) if national != 1e6 else (national,)
+        sections += [
+            "",
+            module_section("accounting", "LDN accounting and reports", quick=quick, sizes=acc_sizes),
+        ]
 
     sections += ["", f"_Benchmark time: {(time.perf_counter() - t0) / 60:.1f} min._", ""]
     args.out.write_text("\n".join(sections))
