@@ -3,8 +3,6 @@
 The public API: xarray in, xarray out. Categorical layers are int16 with -32768 as missing.
 """
 
-__version__ = "0.1.0"
-
 from .area import cell_area  # noqa: E402
 from .errors import ConfigError, InputError, LdnError  # noqa: E402
 from .indicators.corrections import recode as recode_corrections  # noqa: E402
@@ -22,6 +20,7 @@ from .indicators.productivity import lpd, trend  # noqa: E402
 from .indicators.sdg import one_out_all_out, status  # noqa: E402
 from .indicators.soc import soc_degradation  # noqa: E402
 from .indicators.spi import annual_spi, spei, spi  # noqa: E402
+from .version import __version__  # noqa: E402
 
 
 def run(config, **kwargs):

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Missing value of every categorical layer (int16).
+#: The scope name of whole-area figures (the first scope of every table and summary).
+AOI_SCOPE = "Area of interest"
+
 NODATA: int = -32768
 #: dtype of every categorical layer.
 CATEGORICAL_DTYPE = np.int16

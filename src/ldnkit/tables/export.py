@@ -195,7 +195,7 @@ def _flatten(prefix: str, v: Any) -> list[tuple[str, str]]:
 
 def _readme_rows(summary: Mapping | None, sheets: list[tuple[str, str]], problems: list[str]) -> list:
     """(item, text) rows of the README sheet; None marks a section heading given as the text."""
-    from ldnkit import __version__
+    from ldnkit.version import __version__
 
     s = dict(summary or {})
     grid = s.get("grid") or {}
