@@ -23,6 +23,7 @@ from .indicators.spi import annual_spi, spei, spi
 from .io import climate
 from .io import raster as rio_io
 from .io import vector as vec_io
+from .layer_meta import LAYER_TAG, LayerMeta
 from .progress import Feedback
 from .tables.so3 import compute_so3_tables
 
@@ -32,6 +33,7 @@ class DroughtOutputs:
     layers: dict[str, Path] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, LayerMeta] = field(default_factory=dict)
     stations: pd.DataFrame | None = None
 
 
@@ -182,29 +184,49 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
     folder = tmp / "layers" / "drought"
     folder.mkdir(parents=True, exist_ok=True)
 
-    def add(key: str, layer: xr.DataArray, legend, desc: str) -> None:
+    def add(key: str, layer: xr.DataArray, legend, desc: str, subgroup: str, unit: str = "") -> None:
         path = folder / f"{key}.tif"
-        items.append(
-            (
-                layer,
-                path,
-                {"legend": legend, "description": desc, "tags": {"method": str(out.summary["method"])}},
-            )
+        meta = LayerMeta(
+            desc, "Drought", desc, unit or ("class" if legend else ""), legend, len(items), subgroup
         )
+        tags = {"method": str(out.summary["method"]), LAYER_TAG: meta.tag()}
+        items.append((layer, path, {"legend": legend, "description": desc, "tags": tags}))
         out.layers[f"drought/{key}"] = path
+        out.meta[f"drought/{key}"] = meta
 
     for year in cls["year"].values:
         y = int(year)
-        add(f"spi_{y}", annual.sel(year=y, drop=True), None, f"Annual SPI {y} (month {d.method.month})")
-        add(f"drought_class_{y}", cls.sel(year=y, drop=True), codes.DROUGHT, f"Drought intensity {y}")
+        add(
+            f"spi_{y}",
+            annual.sel(year=y, drop=True),
+            None,
+            f"Annual SPI {y} (month {d.method.month})",
+            "SPI per year",
+            "1",
+        )
+        add(
+            f"drought_class_{y}",
+            cls.sel(year=y, drop=True),
+            codes.DROUGHT,
+            f"Drought intensity {y}",
+            "SPI class per year",
+        )
     for i, label in enumerate(pcls["period"].values):
         add(
             f"drought_class_{label}",
             pcls.isel(period=i, drop=True),
             codes.DROUGHT,
             f"Highest drought intensity {label}",
+            "SPI class, highest intensity per period",
         )
-        add(f"spi_min_{label}", pmax["spi"].isel(period=i, drop=True), None, f"Minimum annual SPI {label}")
+        add(
+            f"spi_min_{label}",
+            pmax["spi"].isel(period=i, drop=True),
+            None,
+            f"Minimum annual SPI {label}",
+            "SPI minimum per period",
+            "1",
+        )
     if pexp is not None:
         # People exposed per pixel (population grid): the population of the year of each pixel's
         # highest intensity, where that intensity is mild or worse; 0 where no drought, NaN outside.
@@ -219,6 +241,8 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
                 exposed.astype("float32"),
                 None,
                 f"People exposed to drought (mild or worse) {label}, persons per pixel",
+                "Other drought layers",
+                "persons per pixel",
             )
     if dvi_map is not None:
         for comp in ("dvi", "social", "economic", "infrastructural"):
@@ -226,7 +250,8 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
             for y in layer["year"].values if "year" in layer.dims else [None]:
                 one = layer.sel(year=y, drop=True) if y is not None else layer
                 suffix = f"_{int(y)}" if y is not None else ""
-                add(f"{comp}{suffix}", one, None, f"Drought vulnerability: {comp} {suffix[1:]}".strip())
+                desc = f"Drought vulnerability: {comp} {suffix[1:]}".strip()
+                add(f"{comp}{suffix}", one, None, desc, "Other drought layers", "index")
     with fb.stage("Drought layers", pixels=grid.width * grid.height, distributed=distributed):
         rio_io.write_layers(items)
     with fb.stage("Drought tables", pixels=grid.width * grid.height, distributed=distributed):

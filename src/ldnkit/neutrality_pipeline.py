@@ -20,7 +20,6 @@ See docs/neutrality.md for the outputs and formulas.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,7 +46,8 @@ from .io import raster as rio_io
 from .io import vector as vec_io
 from .io.observations import read_observations
 from .io.records import rasterize_corrections, read_corrections, read_driver_records
-from .pipeline import DESCRIPTIONS, LEGENDS, _jsonable, _mask, _need_file, _tag
+from .layer_meta import LAYER_TAG, LayerMeta
+from .pipeline import PERIOD_LAYERS, _jsonable, _mask, _need_file, _tag
 from .progress import Feedback
 from .tables import AOI_SCOPE
 from .tables import neutrality as ntab
@@ -339,6 +339,7 @@ class CorrectionOutputs:
     table: pd.DataFrame | None = None
     layers: dict[str, Path] = field(default_factory=dict)  # the *_uncorrected layers added
     attrs: dict[str, dict] = field(default_factory=dict)  # layer key -> attrs of the rewritten layers
+    meta: dict[str, LayerMeta] = field(default_factory=dict)  # layer key -> metadata, both kinds
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -346,21 +347,26 @@ def _applies(c, period: str) -> bool:
     return "all" in c.periods or period in c.periods
 
 
-def _rename_layer(path: Path, new_stem: str) -> Path:
-    """Rename a written layer and its sidecars (.qml, .tif.aux.xml) to ``new_stem``."""
-    new = path.with_name(f"{new_stem}.tif")
-    os.replace(path, new)
-    for old_side, new_side in (
-        (path.with_suffix(".qml"), new.with_suffix(".qml")),
-        (Path(f"{path}.aux.xml"), Path(f"{new}.aux.xml")),
-    ):
-        if old_side.exists():
-            os.replace(old_side, new_side)
+def _keep_uncorrected(path: Path, meta: LayerMeta) -> Path:
+    """Copy a written layer to ``<stem>_uncorrected.tif`` with its own metadata and remove the
+    original and its sidecars (.qml, .tif.aux.xml), making room for the corrected layer.
+
+    A copy, not a rename: the layer's metadata tag says what it is, and a COG's tags cannot be
+    updated in place without breaking its layout."""
+    new = path.with_name(f"{path.stem}_uncorrected.tif")
+    da = rio_io.open_layer(path).squeeze(drop=True)
+    attrs = {k: v for k, v in da.attrs.items() if k not in _READER_ATTRS}
+    tags = {k: _tag(v) for k, v in attrs.items()} | {LAYER_TAG: meta.tag()}
+    rio_io.write_layers([(da, new, {"legend": meta.legend, "description": meta.description, "tags": tags})])
+    for old in (path, path.with_suffix(".qml"), Path(f"{path}.aux.xml")):
+        old.unlink(missing_ok=True)
     return new
 
 
 #: Attributes :func:`ldnkit.io.raster.open_layer` adds to a layer it reads back.
-_READER_ATTRS = frozenset({"source", "LDNKIT_ATTRS", "LDNKIT_LEGEND", "_FillValue", "AREA_OR_POINT"})
+_READER_ATTRS = frozenset(
+    {"source", "LDNKIT_ATTRS", "LDNKIT_LEGEND", LAYER_TAG, "_FillValue", "AREA_OR_POINT"}
+)
 
 
 def apply_corrections(ctx: NeutralityContext, prep: Prepared) -> CorrectionOutputs:
@@ -387,8 +393,16 @@ def apply_corrections(ctx: NeutralityContext, prep: Prepared) -> CorrectionOutpu
             key = f"{n}/{layer}"
             if key not in ctx.paths:
                 continue
-            new = _rename_layer(ctx.paths[key], f"{layer}_uncorrected")
-            out.layers[f"{n}/{layer}_uncorrected"] = new
+            meta = PERIOD_LAYERS[layer]
+            meta = meta.replace(
+                title=f"{meta.title}, uncorrected",
+                description=f"{meta.description}, before corrections",
+                order=meta.order + 50,
+                subgroup=n,
+                report_map=False,
+            )
+            out.layers[f"{n}/{layer}_uncorrected"] = _keep_uncorrected(ctx.paths[key], meta)
+            out.meta[f"{n}/{layer}_uncorrected"] = meta
     for n in names:
         ukey = f"{n}/sdg_uncorrected"
         path = out.layers.get(ukey, ctx.paths[f"{n}/sdg"])
@@ -411,16 +425,20 @@ def apply_corrections(ctx: NeutralityContext, prep: Prepared) -> CorrectionOutpu
         attrs["corrections"] = [int(c.id) for c in corrections if _applies(c, n)] or ids
         attrs["corrected"] = True
         da.attrs = attrs
-        tags = {k: _tag(v) for k, v in attrs.items()}
-        desc = DESCRIPTIONS.get(layer, layer) + ", corrected for false positives/negatives"
+        meta = PERIOD_LAYERS[layer]
+        meta = meta.replace(
+            description=meta.description + ", corrected for false positives/negatives", subgroup=n
+        )
+        tags = {k: _tag(v) for k, v in attrs.items()} | {LAYER_TAG: meta.tag()}
         items.append(
             (
                 da,
                 folder / n / f"{layer}.tif",
-                {"legend": LEGENDS.get(layer), "description": desc, "tags": tags},
+                {"legend": meta.legend, "description": meta.description, "tags": tags},
             )
         )
         out.attrs[f"{n}/{layer}"] = attrs
+        out.meta[f"{n}/{layer}"] = meta
 
     for n in names:
         if own[n]:
@@ -453,10 +471,18 @@ def apply_corrections(ctx: NeutralityContext, prep: Prepared) -> CorrectionOutpu
 
 
 # ---------------------------------------------------------------------------------------------------
+def neutrality_meta(name: str, legend, description: str, order: int) -> LayerMeta:
+    """Metadata of a layer of the neutrality group (title from the description's first clause)."""
+    title = description.split(" (")[0].split(", ")[0]
+    unit = "class" if legend is not None else ""
+    return LayerMeta(title, "Neutrality", description, unit, legend, order)
+
+
 @dataclass
 class NeutralityOutputs:
     layers: dict[str, Path] = field(default_factory=dict)
     attrs: dict[str, dict] = field(default_factory=dict)
+    meta: dict[str, LayerMeta] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -608,7 +634,9 @@ def run_neutrality(
 
     def add(name: str, da: xr.DataArray, legend, desc: str) -> None:
         path = folder / f"{name}.tif"
-        tags = {k: _tag(v) for k, v in da.attrs.items()}
+        meta = neutrality_meta(name, legend, desc, len(items))
+        out.meta[f"neutrality/{name}"] = meta
+        tags = {k: _tag(v) for k, v in da.attrs.items()} | {LAYER_TAG: meta.tag()}
         items.append((da, path, {"legend": legend, "description": desc, "tags": tags}))
         out.layers[f"neutrality/{name}"] = path
         out.attrs[f"neutrality/{name}"] = _jsonable(dict(da.attrs))
@@ -764,7 +792,9 @@ def run_neutrality(
             labels = ctx.align(labels)
             path = folder / f"{name}.tif"
             desc = f"{kind.capitalize()} ids ({what}), {period}: the Id column of {table.attrs['id']}"
-            tags = {k: _tag(v) for k, v in labels.attrs.items()}
+            meta = neutrality_meta(name, None, desc, 90).replace(unit="id")
+            out.meta[f"neutrality/{name}"] = meta
+            tags = {k: _tag(v) for k, v in labels.attrs.items()} | {LAYER_TAG: meta.tag()}
             rio_io.write_layers(
                 [(labels.astype("int32"), path, {"legend": None, "description": desc, "tags": tags})]
             )
@@ -778,8 +808,10 @@ def run_neutrality(
         ]
         kind_layer = _mask(hs.hotspot_kind_layer(*reopened), ctx.inside).rio.write_crs(ctx.grid.crs)
         path = folder / "hotspot_kind.tif"
-        tags = {k: _tag(v) for k, v in kind_layer.attrs.items()}
         desc = f"Hotspots (-1) and brightspots (1), {period}"
+        meta = neutrality_meta("hotspot_kind", codes.HOTSPOTS, desc, 80)
+        out.meta["neutrality/hotspot_kind"] = meta
+        tags = {k: _tag(v) for k, v in kind_layer.attrs.items()} | {LAYER_TAG: meta.tag()}
         rio_io.write_layers(
             [(kind_layer, path, {"legend": codes.HOTSPOTS, "description": desc, "tags": tags})]
         )

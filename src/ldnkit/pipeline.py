@@ -35,58 +35,145 @@ from .indicators import sdg as sdgmod
 from .indicators import soc as socmod
 from .io import raster as rio_io
 from .io import vector as vec_io
+from .layer_meta import LAYER_TAG, LayerMeta
 from .periods import PeriodPlan, plan_periods
 from .progress import Feedback
 from .tables import AOI_SCOPE, PeriodLayers, TableInputs, compute_tables, tables_to_json, write_xlsx
 
-#: Layers written for every period (categorical unless listed in FLOAT_LAYERS), in this order.
-PERIOD_LAYERS = (
-    "trend_slope",
-    "trajectory",
-    "state",
-    "performance_ratio",
-    "performance",
-    "lpd",
-    "productivity_degradation",
-    "land_cover_transition",
-    "land_cover_degradation",
-    "soc_change",
-    "soc_degradation",
-    "sdg",
-    "status",
-    "status_expanded",
-)
-FLOAT_LAYERS = {"trend_slope", "performance_ratio", "soc_change"}
-LEGENDS: dict[str, codes.Legend | None] = {
-    "trajectory": codes.DEGRADATION,
-    "state": codes.DEGRADATION,
-    "performance": codes.DEGRADATION,
-    "lpd": codes.LPD,
-    "productivity_degradation": codes.DEGRADATION,
-    "land_cover_transition": codes.LAND_COVER_TRANSITION,
-    "land_cover_degradation": codes.DEGRADATION,
-    "soc_degradation": codes.DEGRADATION,
-    "sdg": codes.DEGRADATION,
-    "status": codes.DEGRADATION,
-    "status_expanded": codes.STATUS_EXPANDED,
-    "land_cover": codes.LAND_COVER,
+
+def _period_layer(title, group, description, order, legend=None, unit="class", report_map=False):
+    return LayerMeta(title, group, description, unit, legend, order, report_map=report_map)
+
+
+_SDG, _LC, _LP, _SOC = "SDG 15.3.1", "Land cover", "Land productivity", "Soil organic carbon"
+#: Layers written for every period, in this order, with their metadata (the subgroup, set when
+#: written, is the period's name).
+PERIOD_LAYERS: dict[str, LayerMeta] = {
+    "trend_slope": _period_layer(
+        "Trend slope",
+        _LP,
+        "Theil-Sen slope of the vegetation index (VI units per year)",
+        11,
+        unit="VI units per year",
+    ),
+    "trajectory": _period_layer(
+        "Productivity trajectory",
+        _LP,
+        "Productivity trajectory (-1 degrading, 0 stable, 1 improving)",
+        7,
+        codes.DEGRADATION,
+    ),
+    "state": _period_layer(
+        "Productivity state",
+        _LP,
+        "Productivity state (-1 degrading, 0 stable, 1 improving)",
+        8,
+        codes.DEGRADATION,
+    ),
+    "performance_ratio": _period_layer(
+        "Performance ratio", _LP, "Productivity performance: pixel mean / unit percentile", 10, unit="ratio"
+    ),
+    "performance": _period_layer(
+        "Productivity performance",
+        _LP,
+        "Productivity performance (-1 degraded, 0 not degraded)",
+        9,
+        codes.DEGRADATION,
+    ),
+    "lpd": _period_layer(
+        "Land productivity dynamics",
+        _LP,
+        "Land productivity dynamics (1 declining .. 5 increasing)",
+        5,
+        codes.LPD,
+        report_map=True,
+    ),
+    "productivity_degradation": _period_layer(
+        "Productivity sub-indicator",
+        _LP,
+        "Productivity sub-indicator (-1 degraded, 0 stable, 1 improved)",
+        6,
+        codes.DEGRADATION,
+    ),
+    "land_cover_transition": _period_layer(
+        "Land-cover transition",
+        _LC,
+        "Land cover transition (initial class * 10 + final class)",
+        3,
+        codes.LAND_COVER_TRANSITION,
+    ),
+    "land_cover_degradation": _period_layer(
+        "Land-cover degradation",
+        _LC,
+        "Land cover sub-indicator (-1 degraded, 0 stable, 1 improved)",
+        4,
+        codes.DEGRADATION,
+        report_map=True,
+    ),
+    "soc_change": _period_layer(
+        "Soil organic carbon change", _SOC, "SOC stock change (%)", 12, unit="%", report_map=True
+    ),
+    "soc_degradation": _period_layer(
+        "SOC sub-indicator",
+        _SOC,
+        "SOC sub-indicator (-1 degraded, 0 stable, 1 improved)",
+        13,
+        codes.DEGRADATION,
+    ),
+    "sdg": _period_layer(
+        "SDG 15.3.1 (one-out-all-out)",
+        _SDG,
+        "SDG 15.3.1 one-out-all-out (-1 degraded, 0 stable, 1 improved)",
+        0,
+        codes.DEGRADATION,
+        report_map=True,
+    ),
+    "status": _period_layer(
+        "Status against the baseline",
+        _SDG,
+        "Status against the baseline (-1 degraded, 0 stable, 1 improved)",
+        1,
+        codes.DEGRADATION,
+        report_map=True,
+    ),
+    "status_expanded": _period_layer(
+        "Expanded status (7 classes)",
+        _SDG,
+        "Expanded status against the baseline (7 classes)",
+        2,
+        codes.STATUS_EXPANDED,
+    ),
 }
-DESCRIPTIONS = {
-    "trend_slope": "Theil-Sen slope of the vegetation index (VI units per year)",
-    "trajectory": "Productivity trajectory (-1 degrading, 0 stable, 1 improving)",
-    "state": "Productivity state (-1 degrading, 0 stable, 1 improving)",
-    "performance_ratio": "Productivity performance: pixel mean / unit percentile",
-    "performance": "Productivity performance (-1 degraded, 0 not degraded)",
-    "lpd": "Land productivity dynamics (1 declining .. 5 increasing)",
-    "productivity_degradation": "Productivity sub-indicator (-1 degraded, 0 stable, 1 improved)",
-    "land_cover_transition": "Land cover transition (initial class * 10 + final class)",
-    "land_cover_degradation": "Land cover sub-indicator (-1 degraded, 0 stable, 1 improved)",
-    "soc_change": "SOC stock change (%)",
-    "soc_degradation": "SOC sub-indicator (-1 degraded, 0 stable, 1 improved)",
-    "sdg": "SDG 15.3.1 one-out-all-out (-1 degraded, 0 stable, 1 improved)",
-    "status": "Status against the baseline (-1 degraded, 0 stable, 1 improved)",
-    "status_expanded": "Expanded status against the baseline (7 classes)",
-}
+
+
+def land_cover_meta(year: int) -> LayerMeta:
+    return LayerMeta(
+        f"Land cover {year}",
+        _LC,
+        f"UNCCD land cover classes, {year}",
+        "class",
+        codes.LAND_COVER,
+        20,
+        subgroup="Land cover maps",
+    )
+
+
+def soc_stock_meta(year: int) -> LayerMeta:
+    return LayerMeta(
+        f"SOC stock {year}",
+        _SOC,
+        f"Soil organic carbon stock 0-30 cm, {year} (t/ha)",
+        "t/ha",
+        None,
+        20,
+        subgroup="SOC stock (t/ha)",
+    )
+
+
+def layer_entry(path: Path, root: Path, attrs: Mapping[str, Any], meta: LayerMeta | None) -> dict[str, Any]:
+    """summary.json's entry for one written layer: its path, attrs and metadata."""
+    entry = {"path": str(path.relative_to(root)), "attrs": attrs}
+    return entry | (meta.entry() if meta is not None else {})
 
 
 @dataclass
@@ -309,6 +396,9 @@ def run(
                 t_d = time.perf_counter()
                 drought = run_drought(cfg, tmp, fb, distributed)
                 result.layers.update(drought.layers)
+                result.summary.setdefault("layers", {}).update(
+                    {k: layer_entry(p, tmp, {}, drought.meta.get(k)) for k, p in drought.layers.items()}
+                )
                 result.tables.setdefault(AOI_SCOPE, {}).update(drought.tables)
                 result.summary["drought"] = drought.summary
                 result.summary.setdefault("timings_s", {})["drought"] = time.perf_counter() - t_d
@@ -580,15 +670,21 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     t = time.perf_counter()
     items = []
     paths: dict[str, Path] = {}
+    metas: dict[str, LayerMeta] = {}
     for key, layer in layers.items():
         folder, name = key.split("/")
         path = tmp / "layers" / folder / f"{name}.tif"
         path.parent.mkdir(parents=True, exist_ok=True)
-        base = name.rsplit("_", 1)[0] if folder in ("land_cover", "soc") else name
-        legend = None if (base in FLOAT_LAYERS or folder == "soc") else LEGENDS.get(base)
-        tags = {k: _tag(v) for k, v in layer.attrs.items()}
-        desc = DESCRIPTIONS.get(name, f"{folder} {name}")
-        items.append((layer.squeeze(drop=True), path, {"legend": legend, "description": desc, "tags": tags}))
+        if folder == "land_cover":
+            meta = land_cover_meta(int(name.rsplit("_", 1)[1]))
+        elif folder == "soc":
+            meta = soc_stock_meta(int(name.rsplit("_", 1)[1]))
+        else:
+            meta = PERIOD_LAYERS[name].replace(subgroup=folder)
+        metas[key] = meta
+        tags = {k: _tag(v) for k, v in layer.attrs.items()} | {LAYER_TAG: meta.tag()}
+        opts = {"legend": meta.legend, "description": meta.description, "tags": tags}
+        items.append((layer.squeeze(drop=True), path, opts))
         paths[key] = path
     with fb.stage("Computing and writing layers", pixels=grid.width * grid.height, distributed=distributed):
         rio_io.write_layers(items)
@@ -625,6 +721,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         t = time.perf_counter()
         corrections = ldn.apply_corrections(ldn_ctx, ldn_prep)
         paths.update(corrections.layers)
+        metas.update(corrections.meta)
         for k in corrections.layers:
             layer_attrs[k] = layer_attrs.get(k.replace("_uncorrected", ""), {})
         layer_attrs.update({k: _jsonable(v) for k, v in corrections.attrs.items()})
@@ -686,6 +783,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         tables[AOI_SCOPE].update(neutrality.tables)
         paths.update(neutrality.layers)
         layer_attrs.update(neutrality.attrs)
+        metas.update(neutrality.meta)
         timings["neutrality"] = time.perf_counter() - t
 
     # ---- summary ---------------------------------------------------------------------------------------
@@ -701,9 +799,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         "inputs": loader.inputs_used,
         "periods": [p.as_dict() for p in plans],
         "methods": _method_text(cfg),
-        "layers": {
-            k: {"path": str(p.relative_to(tmp)), "attrs": layer_attrs.get(k, {})} for k, p in paths.items()
-        },
+        "layers": {k: layer_entry(p, tmp, layer_attrs.get(k, {}), metas.get(k)) for k, p in paths.items()},
         "timings_s": timings,
     }
     if corrections is not None:
