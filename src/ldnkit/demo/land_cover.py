@@ -88,6 +88,33 @@ def add_background_changes(
         placed += 1
 
 
+def deforestation_front(unccd: np.ndarray, mask: np.ndarray, u: np.ndarray, front: np.ndarray) -> None:
+    """Tree cleared for cropland 2004-2010, the front moving from east to west (ragged by the
+    smooth field ``front``)."""
+    uu = u[mask]
+    s = (uu.max() - uu) / (uu.max() - uu.min()) + 0.06 * front[mask]
+    clear_year = 2004 + np.clip((s * 7).astype(int), 0, 6)
+    for i, y in enumerate(YEARS):
+        unccd[i, mask] = np.where(y < clear_year, TREE, CROPLAND)
+
+
+def urban_expansion(
+    unccd: np.ndarray, lc: np.ndarray, mask: np.ndarray, u: np.ndarray, v: np.ndarray
+) -> None:
+    """Cropland or grassland built over in 2017 (the half nearer the town) and 2018."""
+    before = np.where(np.isin(lc[mask], (CROPLAND, GRASSLAND)), lc[mask], CROPLAND)
+    d_town = np.hypot(u[mask] - TOWN[0], v[mask] - TOWN[1])
+    built = np.where(d_town <= np.median(d_town), 2017, 2018)
+    for i, y in enumerate(YEARS):
+        unccd[i, mask] = np.where(y < built, before, ARTIFICIAL)
+
+
+def changed_in(unccd: np.ndarray, mask: np.ndarray, year: int, before: int, after: int) -> None:
+    """Class ``before`` until ``year``, ``after`` from ``year`` on."""
+    for i, y in enumerate(YEARS):
+        unccd[i, mask] = before if y < year else after
+
+
 def plant_land_cover(
     unccd: np.ndarray,
     lc: np.ndarray,
@@ -96,37 +123,18 @@ def plant_land_cover(
     v: np.ndarray,
     front: np.ndarray,
 ) -> None:
-    """Write, in place, the planted land-cover histories of ``masks`` into ``unccd`` (year, y, x);
-    ``front`` (a smooth field) makes the deforestation front ragged."""
-    # 1. Deforestation front: tree, cleared for cropland 2004-2010, moving from east to west.
-    m = masks["deforestation"]
-    uu = u[m]
-    s = (uu.max() - uu) / (uu.max() - uu.min()) + 0.06 * front[m]
-    clear_year = 2004 + np.clip((s * 7).astype(int), 0, 6)
-    for i, y in enumerate(YEARS):
-        unccd[i, m] = np.where(y < clear_year, TREE, CROPLAND)
-    # 2. Urban expansion: cropland/grassland built over in 2017 (near the town) and 2018.
-    m = masks["urban"]
-    before = np.where(np.isin(lc[m], (CROPLAND, GRASSLAND)), lc[m], CROPLAND)
-    d_town = np.hypot(u[m] - TOWN[0], v[m] - TOWN[1])
-    built = np.where(d_town <= np.median(d_town), 2017, 2018)
-    for i, y in enumerate(YEARS):
-        unccd[i, m] = np.where(y < built, before, ARTIFICIAL)
-    # 3. Cropland abandonment in 2017.
-    m = masks["abandonment"]
-    for i, y in enumerate(YEARS):
-        unccd[i, m] = CROPLAND if y < 2017 else GRASSLAND
-    # 4, 5. Grassland with declining / recovering productivity, 7. undisturbed forest.
+    """Write, in place, the planted land-cover histories of ``masks`` into ``unccd`` (year, y, x),
+    over the background changes (so none of them touches a patch)."""
+    deforestation_front(unccd, masks["deforestation"], u, front)
+    urban_expansion(unccd, lc, masks["urban"], u, v)
+    changed_in(unccd, masks["abandonment"], 2017, CROPLAND, GRASSLAND)
+    # Declining / recovering productivity and the woody false positive are grassland throughout,
+    # the reference patch forest: their signal is in the NDVI.
     unccd[:, masks["decline"]] = GRASSLAND
     unccd[:, masks["restoration"]] = GRASSLAND
     unccd[:, masks["stable"]] = TREE
-    # 8. Woody encroachment (a false positive): grassland whose NDVI rises; after the background
-    # changes so none of them touches it.
     unccd[:, masks["woody"]] = GRASSLAND
-    # 6. Wetland drained for cropland in 2003.
-    m = masks["wetland"]
-    for i, y in enumerate(YEARS):
-        unccd[i, m] = WETLAND if y < 2003 else CROPLAND
+    changed_in(unccd, masks["wetland"], 2003, WETLAND, CROPLAND)  # drained for cropland
 
 
 def esa_codes(unccd: np.ndarray, sub: np.ndarray, elev: np.ndarray, river_d: np.ndarray) -> np.ndarray:
