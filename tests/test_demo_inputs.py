@@ -737,7 +737,7 @@ def test_run_demo_wires_inputs_pipeline_and_evaluation(tmp_path, monkeypatch):
         return seen["case"]
 
     monkeypatch.setitem(sys.modules, "ldnkit.pipeline", types.SimpleNamespace(run=fake_run))
-    monkeypatch.setattr("ldnkit.demo.build_demo_inputs", small_build)
+    monkeypatch.setattr("ldnkit.demo.evaluate.build_demo_inputs", small_build)  # where run_demo looks it up
     result, df = run_demo(tmp_path / "demo", quiet=True)
     assert seen["quiet"] is True
     assert (tmp_path / "demo" / "inputs" / "config.yaml").is_file()
