@@ -22,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from ldnkit import codes
-from ldnkit.tables.areastats import CrosstabRequest, compute_crosstabs
+from ldnkit.crosstab import CrosstabRequest, compute_crosstabs
 
 __all__ = ["Correction", "recode", "correction_table", "applies"]
 

@@ -28,8 +28,8 @@ import xarray as xr
 from dask.delayed import delayed
 
 from ldnkit import codes
+from ldnkit.crosstab import crosstab
 from ldnkit.errors import ConfigError, GridError, InputError
-from ldnkit.tables.areastats import crosstab
 
 __all__ = [
     "RuleClass",
@@ -340,7 +340,7 @@ class LandTypes:
 def _codes_block(block: Any) -> np.ndarray:
     """Categorical block as int64; NaN / infinite floats become NODATA."""
     a = np.asarray(block)
-    if a.dtype.kind == "f":  # same conversion as the area tables (ldnkit.tables.areastats)
+    if a.dtype.kind == "f":  # same conversion as the area tables (ldnkit.crosstab)
         return np.where(np.isfinite(a), a, codes.NODATA).astype(np.int64)
     return a.astype(np.int64)
 

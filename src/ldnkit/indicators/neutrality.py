@@ -11,7 +11,7 @@ GPG Addendum counterbalancing (Trends.Earth ``counterbalancing``):
 * Counterbalancing is like for like: losses in one land type cannot be offset by gains in another,
   so a scope (the area of interest, a region) achieves LDN only if EVERY land type of it does.
 
-Area tables come from :func:`ldnkit.tables.areastats.crosstab` (one dask pass, block by block, memory
+Area tables come from :func:`ldnkit.crosstab.crosstab` (one dask pass, block by block, memory
 bounded by the chunk size). Areas are km² (float, not rounded).
 """
 
@@ -26,9 +26,9 @@ import xarray as xr
 
 from ldnkit import codes
 from ldnkit.area import cell_area
+from ldnkit.crosstab import crosstab
 from ldnkit.errors import ConfigError, InputError
 from ldnkit.indicators.sdg import int16_blockwise
-from ldnkit.tables.areastats import crosstab
 
 NODATA = codes.NODATA
 AOI_SCOPE = "Area of interest"

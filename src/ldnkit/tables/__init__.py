@@ -1,6 +1,6 @@
 """Area statistics and the UNCCD PRAIS 4 SO1 tables (pandas DataFrames; xlsx and JSON writers)."""
 
-from ldnkit.tables.areastats import CrosstabRequest, compute_crosstabs, crosstab
+from ldnkit.crosstab import CrosstabRequest, compute_crosstabs, crosstab
 from ldnkit.tables.export import tables_to_json, write_xlsx
 from ldnkit.tables.prais import (
     AOI_SCOPE,
