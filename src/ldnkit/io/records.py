@@ -25,7 +25,7 @@ import yaml
 from ldnkit import codes
 from ldnkit.drivers import DriverRecord
 from ldnkit.errors import ConfigError, InputError
-from ldnkit.indicators.corrections import Correction
+from ldnkit.records import Correction
 
 from .raster import Grid, grid_of
 from .vector import rasterize, read_vector
