@@ -30,6 +30,7 @@ from dask.delayed import delayed
 from ldnkit import codes
 from ldnkit.crosstab import crosstab
 from ldnkit.errors import ConfigError, GridError, InputError
+from ldnkit.labels import parse_class, roman_to_int
 
 __all__ = [
     "RuleClass",
@@ -300,8 +301,6 @@ def roman_range_map(classes: Sequence[RuleClass]) -> dict[int, int]:
     >>> roman_range_map([RuleClass(1, "I-II good"), RuleClass(2, "III–IV moderate")])
     {1: 1, 2: 1, 3: 2, 4: 2}
     """
-    from ldnkit.io.observations import roman_to_int
-
     out: dict[int, int] = {}
     for c in _as_classes(classes):
         head = str(c.label).strip().split()[0] if str(c.label).strip() else ""
@@ -756,8 +755,6 @@ def check_observations(
     "Agreeing", "Agreement (%)" then one row per (mapped, field) class pair with its count;
     ``attrs["confusion"]`` holds the confusion counts as {mapped: {field: n}}.
     """
-    from ldnkit.io.observations import parse_class
-
     where = "observations"
     crs = getattr(getattr(land_type_layer, "rio", None), "crs", None)
     pts = points
