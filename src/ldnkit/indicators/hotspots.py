@@ -22,12 +22,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import dask
-import dask.array as dsa
+import dask.array as da
 import numpy as np
 import pandas as pd
 import pyproj
-import scipy.ndimage as ndi
 import xarray as xr
+from scipy import ndimage
 
 from ldnkit import codes
 from ldnkit.errors import ConfigError, InputError
@@ -55,8 +55,8 @@ def _density_block(c: np.ndarray, target: int, threshold: float, window: int) ->
     den = valid.astype(np.float64)
     n = window * window
     # uniform_filter gives window means; times n and rounded they are exact integer counts
-    sn = np.rint(ndi.uniform_filter(num, size=window, mode="constant", cval=0.0) * n)
-    sd = np.rint(ndi.uniform_filter(den, size=window, mode="constant", cval=0.0) * n)
+    sn = np.rint(ndimage.uniform_filter(num, size=window, mode="constant", cval=0.0) * n)
+    sd = np.rint(ndimage.uniform_filter(den, size=window, mode="constant", cval=0.0) * n)
     return (valid & (sd > 0) & (sn >= threshold * sd - 1e-9)).astype(np.uint8)
 
 
@@ -85,10 +85,10 @@ def density_mask(
         )
     kw = {"target": target, "threshold": float(density_threshold), "window": int(window)}
     data = condition.data
-    if isinstance(data, dsa.Array):
+    if isinstance(data, da.Array):
         pad = np.nan if np.issubdtype(data.dtype, np.floating) else codes.NODATA  # padding is not land
         r = int(window) // 2
-        out = dsa.map_overlap(_density_block, data, depth=r, boundary=pad, dtype=np.uint8, trim=True, **kw)
+        out = da.map_overlap(_density_block, data, depth=r, boundary=pad, dtype=np.uint8, trim=True, **kw)
     else:
         out = _density_block(np.asarray(data), **kw)
     res = condition.copy(data=out).rename(f"{kind}_density")
@@ -159,10 +159,10 @@ def _tile_stats(lab: np.ndarray, area: np.ndarray, xc: np.ndarray, yc: np.ndarra
 def _tiles(shape: tuple[int, int], like: Sequence[xr.DataArray]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Row and column chunk sizes: those of the first dask-backed layer, else square tiles."""
     for a in like:
-        if isinstance(a.data, dsa.Array):
+        if isinstance(a.data, da.Array):
             return a.data.chunks[0], a.data.chunks[1]
     ny, nx = shape
-    return dsa.core.normalize_chunks(_TILE, (ny,))[0], dsa.core.normalize_chunks(_TILE, (nx,))[0]
+    return da.core.normalize_chunks(_TILE, (ny,))[0], da.core.normalize_chunks(_TILE, (nx,))[0]
 
 
 def _component_stats(labels: np.ndarray, n: int, area: xr.DataArray, attrs: Mapping[str, xr.DataArray]):
@@ -313,15 +313,15 @@ def find_hotspots(
 
     # The one step that needs the whole raster: the mask, 1 byte per pixel.
     mask_data = mask_da.data
-    if isinstance(mask_data, dsa.Array):
+    if isinstance(mask_data, da.Array):
         _release_free_memory()  # what earlier stages freed, before holding whole rasters
         # compute(), not dask.array.store into a numpy array: on a cluster or with the processes
         # scheduler the blocks would be stored into the workers' copies of that array
         mask = mask_data.astype(np.uint8).compute()
     else:
         mask = np.asarray(mask_data, dtype=np.uint8)
-    structure = ndi.generate_binary_structure(2, 1 if connectivity == 4 else 2)
-    raw, n = ndi.label(mask, structure=structure)
+    structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
+    raw, n = ndimage.label(mask, structure=structure)
     del mask
     sums, dominant = _component_stats(raw, n, area, attributes)
     pixels, km2, sax, say, sx, sy = sums
@@ -371,8 +371,8 @@ def find_hotspots(
     table.attrs["kind"] = kind
 
     data = (
-        dsa.from_array(labels, chunks=condition.data.chunks)
-        if isinstance(condition.data, dsa.Array)
+        da.from_array(labels, chunks=condition.data.chunks)
+        if isinstance(condition.data, da.Array)
         else labels
     )
     coords = {k: v for k, v in condition.coords.items() if set(v.dims) <= {"y", "x"}}

@@ -26,12 +26,12 @@ import xarray as xr
 
 from ldnkit import codes
 from ldnkit.area import cell_area
+from ldnkit.codes import AOI_SCOPE
 from ldnkit.crosstab import crosstab
 from ldnkit.errors import ConfigError, InputError
 from ldnkit.indicators.sdg import int16_blockwise
 
 NODATA = codes.NODATA
-AOI_SCOPE = "Area of interest"
 ALL_LAND_TYPES = "All land types"
 
 # Column names shared with ldnkit.tables.neutrality (targets read the balance sheet by them).

@@ -25,10 +25,9 @@ import yaml
 from ldnkit import codes
 from ldnkit.drivers import DriverRecord
 from ldnkit.errors import ConfigError, InputError
+from ldnkit.io.raster import Grid, grid_of
+from ldnkit.io.vector import rasterize, read_vector
 from ldnkit.records import Correction
-
-from .raster import Grid, grid_of
-from .vector import rasterize, read_vector
 
 __all__ = ["read_corrections", "rasterize_corrections", "read_driver_records", "CORRECTION_FIELDS"]
 

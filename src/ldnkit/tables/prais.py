@@ -27,12 +27,12 @@ import pandas as pd
 import xarray as xr
 
 from ldnkit import codes
+from ldnkit.codes import AOI_SCOPE
 from ldnkit.crosstab import CrosstabRequest, compute_crosstabs
 from ldnkit.errors import ConfigError, PeriodError
 
 DataArray = xr.DataArray
 NODATA = codes.NODATA
-AOI_SCOPE = "Area of interest"
 KM2 = "Area (km²)"
 PCT = "% of total land area"
 LAND = "Total land area (km²)"
