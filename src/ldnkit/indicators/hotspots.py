@@ -304,71 +304,14 @@ def find_hotspots(
         raise ConfigError("hotspots.connectivity", f"{connectivity!r} is not 4 or 8", "use 4 or 8")
     if not np.isfinite(min_area_km2) or min_area_km2 < 0:
         raise ConfigError("hotspots.min_area_km2", f"{min_area_km2!r} is not >= 0", "use e.g. 1")
-    if method == "components":
-        mask_da = condition == target
-    elif method == "density":
-        mask_da = density_mask(condition, kind=kind, window=window, density_threshold=density_threshold)
-    else:
-        raise ConfigError("hotspots.method", f"{method!r} is not a method", "use 'components' or 'density'")
-
-    # The one step that needs the whole raster: the mask, 1 byte per pixel.
-    mask_data = mask_da.data
-    if isinstance(mask_data, da.Array):
-        _release_free_memory()  # what earlier stages freed, before holding whole rasters
-        # compute(), not dask.array.store into a numpy array: on a cluster or with the processes
-        # scheduler the blocks would be stored into the workers' copies of that array
-        mask = mask_data.astype(np.uint8).compute()
-    else:
-        mask = np.asarray(mask_data, dtype=np.uint8)
+    mask = _condition_mask(condition, kind, target, method, window, density_threshold)
     structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
     raw, n = ndimage.label(mask, structure=structure)
     del mask
     sums, dominant = _component_stats(raw, n, area, attributes)
-    pixels, km2, sax, say, sx, sy = sums
-
-    # Keep components >= min area; renumber by decreasing area, ties by scan order of the first pixel
-    # (scipy numbers components in that order).
-    old = np.arange(1, n + 1)
-    keep = old[km2[1:] >= min_area_km2]
-    keep = keep[np.lexsort((keep, -km2[keep]))]
-    lut = np.zeros(n + 1, dtype=np.int32)
-    lut[keep] = np.arange(1, len(keep) + 1, dtype=np.int32)
-    # In place and a band of rows at a time: `lut[raw]` would make a second int32 raster and an int64
-    # index copy (12 bytes/pixel; np.take(..., out=) buffers the same way).
-    step = max(1, _RENUMBER_PIXELS // max(raw.shape[1], 1))
-    for r0 in range(0, raw.shape[0], step):
-        band = raw[r0 : r0 + step]
-        band[...] = lut[band]
+    keep = _keep_and_renumber(raw, sums[1], min_area_km2)
     labels = raw
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cx = np.where(km2[keep] > 0, sax[keep] / km2[keep], sx[keep] / pixels[keep])
-        cy = np.where(km2[keep] > 0, say[keep] / km2[keep], sy[keep] / pixels[keep])
-    crs = condition.rio.crs
-    lon, lat = _lonlat(crs, cx, cy)
-    table = pd.DataFrame(
-        {
-            "Id": np.arange(1, len(keep) + 1, dtype=np.int64),
-            "Kind": [_KIND_NAMES[kind]] * len(keep),
-            "Area (km²)": km2[keep],
-            "Pixels": pixels[keep].astype(np.int64),
-            "Centre x": cx,
-            "Centre y": cy,
-            "Longitude": lon,
-            "Latitude": lat,
-        }
-    )
-    for name in attributes:
-        code, best = dominant[name]
-        names = attribute_names.get(name, {})
-        table[name] = [None if c == codes.NODATA else str(names.get(int(c), int(c))) for c in code[keep]]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            table[f"{name} share (%)"] = np.where(km2[keep] > 0, best[keep] / km2[keep] * 100.0, np.nan)
-    table.attrs["title"] = (
-        "Hotspots: contiguous degraded land" if kind == "hotspot" else "Brightspots: contiguous improved land"
-    )
-    table.attrs["id"] = _TABLE_IDS[kind]
-    table.attrs["kind"] = kind
+    table = _hotspot_table(kind, keep, sums, dominant, attribute_names, condition.rio.crs)
 
     data = (
         da.from_array(labels, chunks=condition.data.chunks)
@@ -391,6 +334,85 @@ def find_hotspots(
         out.attrs.update(window=int(window), density_threshold=float(density_threshold))
     table.attrs["settings"] = dict(out.attrs)
     return out, table
+
+
+def _condition_mask(
+    condition: xr.DataArray, kind: str, target: int, method: str, window: int, density_threshold: float
+) -> np.ndarray:
+    """The pixels to label as a whole uint8 numpy array: the one step that needs the whole raster."""
+    if method == "components":
+        mask_da = condition == target
+    elif method == "density":
+        mask_da = density_mask(condition, kind=kind, window=window, density_threshold=density_threshold)
+    else:
+        raise ConfigError("hotspots.method", f"{method!r} is not a method", "use 'components' or 'density'")
+    mask_data = mask_da.data
+    if isinstance(mask_data, da.Array):
+        _release_free_memory()  # what earlier stages freed, before holding whole rasters
+        # compute(), not dask.array.store into a numpy array: on a cluster or with the processes
+        # scheduler the blocks would be stored into the workers' copies of that array
+        return mask_data.astype(np.uint8).compute()
+    return np.asarray(mask_data, dtype=np.uint8)
+
+
+def _keep_and_renumber(raw: np.ndarray, km2: np.ndarray, min_area_km2: float) -> np.ndarray:
+    """Drop components under ``min_area_km2`` and renumber ``raw`` IN PLACE 1..N by decreasing area.
+
+    Ties go by scan order of the first pixel (scipy numbers components in that order). Returns
+    the old labels kept, in their new order.
+    """
+    n = km2.size - 1  # km2[0] is the background
+    old = np.arange(1, n + 1)
+    keep = old[km2[1:] >= min_area_km2]
+    keep = keep[np.lexsort((keep, -km2[keep]))]
+    lut = np.zeros(n + 1, dtype=np.int32)
+    lut[keep] = np.arange(1, len(keep) + 1, dtype=np.int32)
+    # In place and a band of rows at a time: `lut[raw]` would make a second int32 raster and an int64
+    # index copy (12 bytes/pixel; np.take(..., out=) buffers the same way).
+    step = max(1, _RENUMBER_PIXELS // max(raw.shape[1], 1))
+    for r0 in range(0, raw.shape[0], step):
+        band = raw[r0 : r0 + step]
+        band[...] = lut[band]
+    return keep
+
+
+def _hotspot_table(
+    kind: str,
+    keep: np.ndarray,
+    sums: np.ndarray,
+    dominant: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    attribute_names: Mapping[str, Mapping[int, str]],
+    crs,
+) -> pd.DataFrame:
+    """One row per kept component: area, pixels, centroid, lon/lat and the dominant attributes."""
+    pixels, km2, sax, say, sx, sy = sums
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cx = np.where(km2[keep] > 0, sax[keep] / km2[keep], sx[keep] / pixels[keep])
+        cy = np.where(km2[keep] > 0, say[keep] / km2[keep], sy[keep] / pixels[keep])
+    lon, lat = _lonlat(crs, cx, cy)
+    table = pd.DataFrame(
+        {
+            "Id": np.arange(1, len(keep) + 1, dtype=np.int64),
+            "Kind": [_KIND_NAMES[kind]] * len(keep),
+            "Area (km²)": km2[keep],
+            "Pixels": pixels[keep].astype(np.int64),
+            "Centre x": cx,
+            "Centre y": cy,
+            "Longitude": lon,
+            "Latitude": lat,
+        }
+    )
+    for name, (code, best) in dominant.items():
+        names = attribute_names.get(name, {})
+        table[name] = [None if c == codes.NODATA else str(names.get(int(c), int(c))) for c in code[keep]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table[f"{name} share (%)"] = np.where(km2[keep] > 0, best[keep] / km2[keep] * 100.0, np.nan)
+    table.attrs["title"] = (
+        "Hotspots: contiguous degraded land" if kind == "hotspot" else "Brightspots: contiguous improved land"
+    )
+    table.attrs["id"] = _TABLE_IDS[kind]
+    table.attrs["kind"] = kind
+    return table
 
 
 def hotspot_kind_layer(labels_hot: xr.DataArray, labels_bright: xr.DataArray) -> xr.DataArray:
