@@ -298,16 +298,8 @@ def land_types(
         int(p): tuple(int(c) for c in row)
         for p, row in zip(ct["pid"], ct[kcols].itertuples(index=False, name=None), strict=True)
     }
-    # final ids: survivors 1..N by decreasing final area (ties by codes), merged types after them
-    survivors = sorted(final_size, key=lambda t: (-final_size[t], codes_of[t]))
-    merged = sorted((t for t in size if final_of[t] != t), key=lambda t: (-size[t], codes_of[t]))
+    survivors, merged = _final_order(size, final_of, final_size, codes_of, key)
     n_types = len(survivors)
-    if n_types > 32767:
-        raise InputError(
-            key,
-            f"{n_types} land types do not fit int16 codes",
-            "use fewer or coarser component layers, or a larger min_area_km2",
-        )
     new_id = {t: i + 1 for i, t in enumerate(survivors + merged)}
     final_id = np.array([new_id[final_of[t]] for t in ct["pid"]], dtype=np.int16)
 
@@ -345,6 +337,26 @@ def land_types(
     merges = _merges_table(steps, new_id, name_of, unit)
     merges.attrs = {"title": "Land types merged by the minimum-area rule", "min_area_km2": min_area}
     return LandTypes(layer=layer, legend=legend, merges=merges)
+
+
+def _final_order(
+    size: Mapping[int, float],
+    final_of: Mapping[int, int],
+    final_size: Mapping[int, float],
+    codes_of: Mapping[int, tuple[int, ...]],
+    key: str,
+) -> tuple[list[int], list[int]]:
+    """Provisional types in final id order: survivors by decreasing final area (ties by codes),
+    then the merged types by decreasing area; InputError if the survivors overflow int16."""
+    survivors = sorted(final_size, key=lambda t: (-final_size[t], codes_of[t]))
+    merged = sorted((t for t in size if final_of[t] != t), key=lambda t: (-size[t], codes_of[t]))
+    if len(survivors) > 32767:
+        raise InputError(
+            key,
+            f"{len(survivors)} land types do not fit int16 codes",
+            "use fewer or coarser component layers, or a larger min_area_km2",
+        )
+    return survivors, merged
 
 
 def _combinations(
