@@ -9,8 +9,8 @@ missing pixels (NODATA) are left unchanged. A correction applies to the periods 
 period when its periods are ``("all",)``.
 
 Corrections come as polygons (:func:`ldnkit.io.records.read_corrections`, records of type
-:class:`ldnkit.records.Correction`) rasterized to an int16 raster of
-correction ids (:func:`ldnkit.io.records.rasterize_corrections`, NODATA = no correction).
+:class:`ldnkit.records.Correction`) rasterized to an int16 raster of correction ids
+(:func:`ldnkit.io.records.rasterize_corrections`, NODATA = no correction).
 """
 
 from __future__ import annotations
