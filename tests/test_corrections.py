@@ -11,9 +11,10 @@ import shapely
 
 from ldnkit import codes
 from ldnkit.errors import InputError
-from ldnkit.indicators.corrections import Correction, correction_table, recode
+from ldnkit.indicators.corrections import correction_table, recode
 from ldnkit.io.raster import Grid
 from ldnkit.io.records import rasterize_corrections, read_corrections
+from ldnkit.records import Correction
 
 N = codes.NODATA
 FP, FN = codes.FALSE_POSITIVE, codes.FALSE_NEGATIVE

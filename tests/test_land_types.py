@@ -11,14 +11,12 @@ from shapely.geometry import Point
 
 from ldnkit import codes
 from ldnkit.errors import ConfigError, GridError
+from ldnkit.indicators.land_rules import RuleClass, classify_by_rules, roman_range_map
 from ldnkit.indicators.land_types import (
-    RuleClass,
     _border_counts,
     check_observations,
-    classify_by_rules,
     land_type_legend,
     land_types,
-    roman_range_map,
 )
 
 N = codes.NODATA

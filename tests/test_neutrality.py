@@ -12,10 +12,10 @@ import pytest
 import xarray as xr
 
 from ldnkit import codes
+from ldnkit.codes import AOI_SCOPE
 from ldnkit.errors import ConfigError, InputError
 from ldnkit.indicators.neutrality import (
     ALL_LAND_TYPES,
-    AOI_SCOPE,
     gains_losses,
     neutrality,
     projected_balance,

@@ -10,7 +10,8 @@ import pytest
 from shapely.geometry import Point, box
 
 from ldnkit.errors import InputError
-from ldnkit.io.observations import capability_class, read_observations, roman_to_int, slope_percent
+from ldnkit.io.observations import capability_class, read_observations, slope_percent
+from ldnkit.labels import roman_to_int
 
 LANDPKS_CSV = """\
 name,Latitude,Longitude,slope,texture_0_1,texture_1_10,texture_10_20,texture_20_50,texture_50_70,texture_70_100,texture_100_120,land_capability_class

@@ -19,15 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ldnkit import codes
+from ldnkit.codes import AOI_SCOPE
+from ldnkit.crosstab import CrosstabRequest, compute_crosstabs, crosstab
 from ldnkit.errors import GridError, PeriodError
 from ldnkit.tables import (
-    AOI_SCOPE,
-    CrosstabRequest,
     PeriodLayers,
     TableInputs,
-    compute_crosstabs,
     compute_tables,
-    crosstab,
     tables_to_json,
     write_xlsx,
 )

@@ -22,12 +22,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import dask
-import dask.array as dsa
+import dask.array as da
 import numpy as np
 import pandas as pd
 import pyproj
-import scipy.ndimage as ndi
 import xarray as xr
+from scipy import ndimage
 
 from ldnkit import codes
 from ldnkit.errors import ConfigError, InputError
@@ -55,8 +55,8 @@ def _density_block(c: np.ndarray, target: int, threshold: float, window: int) ->
     den = valid.astype(np.float64)
     n = window * window
     # uniform_filter gives window means; times n and rounded they are exact integer counts
-    sn = np.rint(ndi.uniform_filter(num, size=window, mode="constant", cval=0.0) * n)
-    sd = np.rint(ndi.uniform_filter(den, size=window, mode="constant", cval=0.0) * n)
+    sn = np.rint(ndimage.uniform_filter(num, size=window, mode="constant", cval=0.0) * n)
+    sd = np.rint(ndimage.uniform_filter(den, size=window, mode="constant", cval=0.0) * n)
     return (valid & (sd > 0) & (sn >= threshold * sd - 1e-9)).astype(np.uint8)
 
 
@@ -85,10 +85,10 @@ def density_mask(
         )
     kw = {"target": target, "threshold": float(density_threshold), "window": int(window)}
     data = condition.data
-    if isinstance(data, dsa.Array):
+    if isinstance(data, da.Array):
         pad = np.nan if np.issubdtype(data.dtype, np.floating) else codes.NODATA  # padding is not land
         r = int(window) // 2
-        out = dsa.map_overlap(_density_block, data, depth=r, boundary=pad, dtype=np.uint8, trim=True, **kw)
+        out = da.map_overlap(_density_block, data, depth=r, boundary=pad, dtype=np.uint8, trim=True, **kw)
     else:
         out = _density_block(np.asarray(data), **kw)
     res = condition.copy(data=out).rename(f"{kind}_density")
@@ -159,10 +159,10 @@ def _tile_stats(lab: np.ndarray, area: np.ndarray, xc: np.ndarray, yc: np.ndarra
 def _tiles(shape: tuple[int, int], like: Sequence[xr.DataArray]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Row and column chunk sizes: those of the first dask-backed layer, else square tiles."""
     for a in like:
-        if isinstance(a.data, dsa.Array):
+        if isinstance(a.data, da.Array):
             return a.data.chunks[0], a.data.chunks[1]
     ny, nx = shape
-    return dsa.core.normalize_chunks(_TILE, (ny,))[0], dsa.core.normalize_chunks(_TILE, (nx,))[0]
+    return da.core.normalize_chunks(_TILE, (ny,))[0], da.core.normalize_chunks(_TILE, (nx,))[0]
 
 
 def _component_stats(labels: np.ndarray, n: int, area: xr.DataArray, attrs: Mapping[str, xr.DataArray]):
@@ -304,75 +304,18 @@ def find_hotspots(
         raise ConfigError("hotspots.connectivity", f"{connectivity!r} is not 4 or 8", "use 4 or 8")
     if not np.isfinite(min_area_km2) or min_area_km2 < 0:
         raise ConfigError("hotspots.min_area_km2", f"{min_area_km2!r} is not >= 0", "use e.g. 1")
-    if method == "components":
-        mask_da = condition == target
-    elif method == "density":
-        mask_da = density_mask(condition, kind=kind, window=window, density_threshold=density_threshold)
-    else:
-        raise ConfigError("hotspots.method", f"{method!r} is not a method", "use 'components' or 'density'")
-
-    # The one step that needs the whole raster: the mask, 1 byte per pixel.
-    mask_data = mask_da.data
-    if isinstance(mask_data, dsa.Array):
-        _release_free_memory()  # what earlier stages freed, before holding whole rasters
-        # compute(), not dask.array.store into a numpy array: on a cluster or with the processes
-        # scheduler the blocks would be stored into the workers' copies of that array
-        mask = mask_data.astype(np.uint8).compute()
-    else:
-        mask = np.asarray(mask_data, dtype=np.uint8)
-    structure = ndi.generate_binary_structure(2, 1 if connectivity == 4 else 2)
-    raw, n = ndi.label(mask, structure=structure)
+    mask = _condition_mask(condition, kind, target, method, window, density_threshold)
+    structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
+    raw, n = ndimage.label(mask, structure=structure)
     del mask
     sums, dominant = _component_stats(raw, n, area, attributes)
-    pixels, km2, sax, say, sx, sy = sums
-
-    # Keep components >= min area; renumber by decreasing area, ties by scan order of the first pixel
-    # (scipy numbers components in that order).
-    old = np.arange(1, n + 1)
-    keep = old[km2[1:] >= min_area_km2]
-    keep = keep[np.lexsort((keep, -km2[keep]))]
-    lut = np.zeros(n + 1, dtype=np.int32)
-    lut[keep] = np.arange(1, len(keep) + 1, dtype=np.int32)
-    # In place and a band of rows at a time: `lut[raw]` would make a second int32 raster and an int64
-    # index copy (12 bytes/pixel; np.take(..., out=) buffers the same way).
-    step = max(1, _RENUMBER_PIXELS // max(raw.shape[1], 1))
-    for r0 in range(0, raw.shape[0], step):
-        band = raw[r0 : r0 + step]
-        band[...] = lut[band]
+    keep = _keep_and_renumber(raw, sums[1], min_area_km2)
     labels = raw
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cx = np.where(km2[keep] > 0, sax[keep] / km2[keep], sx[keep] / pixels[keep])
-        cy = np.where(km2[keep] > 0, say[keep] / km2[keep], sy[keep] / pixels[keep])
-    crs = condition.rio.crs
-    lon, lat = _lonlat(crs, cx, cy)
-    table = pd.DataFrame(
-        {
-            "Id": np.arange(1, len(keep) + 1, dtype=np.int64),
-            "Kind": [_KIND_NAMES[kind]] * len(keep),
-            "Area (km²)": km2[keep],
-            "Pixels": pixels[keep].astype(np.int64),
-            "Centre x": cx,
-            "Centre y": cy,
-            "Longitude": lon,
-            "Latitude": lat,
-        }
-    )
-    for name in attributes:
-        code, best = dominant[name]
-        names = attribute_names.get(name, {})
-        table[name] = [None if c == codes.NODATA else str(names.get(int(c), int(c))) for c in code[keep]]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            table[f"{name} share (%)"] = np.where(km2[keep] > 0, best[keep] / km2[keep] * 100.0, np.nan)
-    table.attrs["title"] = (
-        "Hotspots: contiguous degraded land" if kind == "hotspot" else "Brightspots: contiguous improved land"
-    )
-    table.attrs["id"] = _TABLE_IDS[kind]
-    table.attrs["kind"] = kind
+    table = _hotspot_table(kind, keep, sums, dominant, attribute_names, condition.rio.crs)
 
     data = (
-        dsa.from_array(labels, chunks=condition.data.chunks)
-        if isinstance(condition.data, dsa.Array)
+        da.from_array(labels, chunks=condition.data.chunks)
+        if isinstance(condition.data, da.Array)
         else labels
     )
     coords = {k: v for k, v in condition.coords.items() if set(v.dims) <= {"y", "x"}}
@@ -391,6 +334,85 @@ def find_hotspots(
         out.attrs.update(window=int(window), density_threshold=float(density_threshold))
     table.attrs["settings"] = dict(out.attrs)
     return out, table
+
+
+def _condition_mask(
+    condition: xr.DataArray, kind: str, target: int, method: str, window: int, density_threshold: float
+) -> np.ndarray:
+    """The pixels to label as a whole uint8 numpy array: the one step that needs the whole raster."""
+    if method == "components":
+        mask_da = condition == target
+    elif method == "density":
+        mask_da = density_mask(condition, kind=kind, window=window, density_threshold=density_threshold)
+    else:
+        raise ConfigError("hotspots.method", f"{method!r} is not a method", "use 'components' or 'density'")
+    mask_data = mask_da.data
+    if isinstance(mask_data, da.Array):
+        _release_free_memory()  # what earlier stages freed, before holding whole rasters
+        # compute(), not dask.array.store into a numpy array: on a cluster or with the processes
+        # scheduler the blocks would be stored into the workers' copies of that array
+        return mask_data.astype(np.uint8).compute()
+    return np.asarray(mask_data, dtype=np.uint8)
+
+
+def _keep_and_renumber(raw: np.ndarray, km2: np.ndarray, min_area_km2: float) -> np.ndarray:
+    """Drop components under ``min_area_km2`` and renumber ``raw`` IN PLACE 1..N by decreasing area.
+
+    Ties go by scan order of the first pixel (scipy numbers components in that order). Returns
+    the old labels kept, in their new order.
+    """
+    n = km2.size - 1  # km2[0] is the background
+    old = np.arange(1, n + 1)
+    keep = old[km2[1:] >= min_area_km2]
+    keep = keep[np.lexsort((keep, -km2[keep]))]
+    lut = np.zeros(n + 1, dtype=np.int32)
+    lut[keep] = np.arange(1, len(keep) + 1, dtype=np.int32)
+    # In place and a band of rows at a time: `lut[raw]` would make a second int32 raster and an int64
+    # index copy (12 bytes/pixel; np.take(..., out=) buffers the same way).
+    step = max(1, _RENUMBER_PIXELS // max(raw.shape[1], 1))
+    for r0 in range(0, raw.shape[0], step):
+        band = raw[r0 : r0 + step]
+        band[...] = lut[band]
+    return keep
+
+
+def _hotspot_table(
+    kind: str,
+    keep: np.ndarray,
+    sums: np.ndarray,
+    dominant: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    attribute_names: Mapping[str, Mapping[int, str]],
+    crs,
+) -> pd.DataFrame:
+    """One row per kept component: area, pixels, centroid, lon/lat and the dominant attributes."""
+    pixels, km2, sax, say, sx, sy = sums
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cx = np.where(km2[keep] > 0, sax[keep] / km2[keep], sx[keep] / pixels[keep])
+        cy = np.where(km2[keep] > 0, say[keep] / km2[keep], sy[keep] / pixels[keep])
+    lon, lat = _lonlat(crs, cx, cy)
+    table = pd.DataFrame(
+        {
+            "Id": np.arange(1, len(keep) + 1, dtype=np.int64),
+            "Kind": [_KIND_NAMES[kind]] * len(keep),
+            "Area (km²)": km2[keep],
+            "Pixels": pixels[keep].astype(np.int64),
+            "Centre x": cx,
+            "Centre y": cy,
+            "Longitude": lon,
+            "Latitude": lat,
+        }
+    )
+    for name, (code, best) in dominant.items():
+        names = attribute_names.get(name, {})
+        table[name] = [None if c == codes.NODATA else str(names.get(int(c), int(c))) for c in code[keep]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table[f"{name} share (%)"] = np.where(km2[keep] > 0, best[keep] / km2[keep] * 100.0, np.nan)
+    table.attrs["title"] = (
+        "Hotspots: contiguous degraded land" if kind == "hotspot" else "Brightspots: contiguous improved land"
+    )
+    table.attrs["id"] = _TABLE_IDS[kind]
+    table.attrs["kind"] = kind
+    return table
 
 
 def hotspot_kind_layer(labels_hot: xr.DataArray, labels_bright: xr.DataArray) -> xr.DataArray:

@@ -1,8 +1,8 @@
 """Land types from land potential (methodology §2.1, §2.4, §4.3): the units within which losses
 are counterbalanced by gains "like for like".
 
-* :func:`classify_by_rules` classes continuous layers (slope, soil depth ...) by user rules into a
-  categorical layer (e.g. land capability classes);
+* :func:`classify_by_rules` (home: :mod:`ldnkit.indicators.land_rules`, re-exported here) classes
+  continuous layers (slope, soil depth ...) by user rules into a categorical layer;
 * :func:`land_types` intersects categorical layers (soil group, climate zone, land cover, rule
   classes ...) into land types, merging types smaller than a minimum area into their neighbour;
 * :func:`check_observations` compares the maps with field observations (LandPKS-like points).
@@ -15,9 +15,8 @@ types, and a look-up for the final layer. Categorical outputs are ``int16`` with
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import dask
@@ -28,9 +27,22 @@ import xarray as xr
 from dask.delayed import delayed
 
 from ldnkit import codes
+from ldnkit.crosstab import crosstab
 from ldnkit.errors import ConfigError, GridError, InputError
-from ldnkit.tables.areastats import crosstab
+from ldnkit.indicators.land_rules import (
+    RuleClass,
+    aligned_layers,
+    as_classes,
+    as_float,
+    classify_by_rules,
+    classify_values,
+    mask_declared_nodata,
+    roman_range_map,
+    rule_spec,
+)
+from ldnkit.labels import parse_class
 
+# RuleClass, classify_by_rules and roman_range_map live in land_rules; re-exported for existing callers.
 __all__ = [
     "RuleClass",
     "classify_by_rules",
@@ -53,266 +65,6 @@ _DEFAULT_LEGENDS: dict[str, codes.Legend] = {
     "land_cover": codes.LAND_COVER,
     "landcover": codes.LAND_COVER,
 }
-
-
-# --- rules -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RuleClass:
-    """One class of a rule-based classification.
-
-    ``when`` maps a variable name to ``(min, max)``: the class matches where ``min <= value < max``
-    for every variable listed (``None`` = open bound). An empty ``when`` matches everywhere.
-
-    >>> RuleClass(1, "I-II good", {"slope": (None, 8), "soil_depth": (50, None)})  # doctest: +SKIP
-    """
-
-    code: int
-    label: str
-    when: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
-
-
-def _as_classes(classes: Sequence[RuleClass | Mapping[str, Any]]) -> list[RuleClass]:
-    """Rule classes; config-style dicts ``{code, label, when: {var: [min, max]}}`` are accepted."""
-    out = []
-    for c in classes:
-        if isinstance(c, Mapping):
-            when = {
-                str(k): tuple(v) if isinstance(v, (list, tuple)) else v
-                for k, v in (c.get("when") or {}).items()
-            }
-            c = RuleClass(c.get("code"), str(c.get("label", c.get("code"))), when)
-        out.append(c)
-    return out
-
-
-def _bounds(cls: RuleClass, var: str, where: str) -> tuple[float, float]:
-    rng = cls.when[var]
-    try:
-        lo, hi = rng
-    except (TypeError, ValueError):
-        raise ConfigError(where, f"{var}: {rng!r} is not a [min, max] pair", "write e.g. [null, 8]") from None
-    try:
-        lo_f = -math.inf if lo is None else float(lo)
-        hi_f = math.inf if hi is None else float(hi)
-    except (TypeError, ValueError):
-        raise ConfigError(where, f"{var}: bounds {rng!r} are not numbers", "use numbers or null") from None
-    if math.isnan(lo_f) or math.isnan(hi_f) or lo_f >= hi_f:
-        raise ConfigError(where, f"{var}: empty range [{lo}, {hi})", "give min < max (null = open)")
-    return lo_f, hi_f
-
-
-def _rule_spec(
-    classes: Sequence[RuleClass], variables: Sequence[str], otherwise: int | None, key: str
-) -> tuple[tuple[int, tuple[tuple[int, float, float], ...]], ...]:
-    """Validated classes as (code, ((variable index, lo, hi), ...)), in order."""
-    if not classes:
-        raise ConfigError(key, "no classes given", "list at least one class with a code and a range")
-    if otherwise is not None and not 1 <= int(otherwise) <= 32767:
-        raise ConfigError(f"{key}.otherwise", f"code {otherwise!r} is outside 1..32767")
-    index = {v: i for i, v in enumerate(variables)}
-    spec = []
-    for n, cls in enumerate(classes):
-        where = f"{key}.classes[{n}] (code {cls.code})"
-        try:
-            ok = not isinstance(cls.code, bool) and int(cls.code) == cls.code and 1 <= int(cls.code) <= 32767
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ConfigError(where, f"code {cls.code!r} is not an integer in 1..32767")
-        conds = []
-        for var in cls.when:
-            if var not in index:
-                raise ConfigError(
-                    where,
-                    f"uses the variable {var!r}, which is not among the layers ({', '.join(variables)})",
-                    "add the layer or fix the name",
-                )
-            conds.append((index[var], *_bounds(cls, var, where)))
-        spec.append((int(cls.code), tuple(conds)))
-    return tuple(spec)
-
-
-def _as_float(block: Any) -> np.ndarray:
-    """Continuous values as float64; NODATA in integer layers becomes NaN."""
-    a = np.asarray(block)
-    if a.dtype.kind in "iub":
-        return np.where(a == codes.NODATA, np.nan, a.astype(np.float64))
-    return a.astype(np.float64, copy=False)
-
-
-def _classify_values(values: Sequence[np.ndarray], spec, otherwise: int | None) -> np.ndarray:
-    """numpy core of the rules: first matching class wins; NaN never matches a range.
-
-    Where every variable is missing the result is NODATA (nothing to classify: e.g. outside the
-    area of interest), otherwise unmatched pixels get ``otherwise`` (NODATA if None).
-    """
-    vals = [_as_float(v) for v in values]
-    shape = np.broadcast_shapes(*(v.shape for v in vals)) if vals else ()
-    out = np.full(shape, codes.NODATA if otherwise is None else int(otherwise), dtype=np.int16)
-    done = np.zeros(shape, bool)
-    for code, conds in spec:
-        m = ~done
-        for i, lo, hi in conds:
-            v = vals[i]
-            m &= (v >= lo) & (v < hi)  # NaN compares False: the class does not match
-        out[m] = code
-        done |= m
-    if vals:
-        all_missing = np.ones(shape, bool)
-        for v in vals:
-            all_missing &= np.isnan(v)
-        out[all_missing] = codes.NODATA
-    return out
-
-
-def _classify_block(*blocks: np.ndarray, spec, otherwise) -> np.ndarray:
-    return _classify_values(blocks, spec, otherwise)
-
-
-def _declared_nodata(a: xr.DataArray) -> Any:
-    """The missing value a layer declares (attrs["nodata"], _FillValue or rio), if any."""
-    for k in ("nodata", "_FillValue"):
-        if a.attrs.get(k) is not None:
-            return a.attrs[k]
-    try:
-        return a.rio.nodata
-    except Exception:  # no rio accessor state
-        return None
-
-
-def _mask_declared_nodata(a: xr.DataArray, missing: Any) -> xr.DataArray:
-    """Replace a layer's own missing value (e.g. 0 in a uint8 file) by ``missing`` (lazy)."""
-    nd = _declared_nodata(a)
-    if nd is None or a.dtype.kind not in "iuf":
-        return a
-    try:
-        nd = float(nd)
-    except (TypeError, ValueError):
-        return a
-    if np.isnan(nd) or nd == codes.NODATA:
-        return a
-    base = a.astype(np.int32) if a.dtype.kind in "iu" and not np.isnan(missing) else a  # room for NODATA
-    out = base.where(a != nd, missing)
-    out.attrs = dict(a.attrs)
-    return out
-
-
-def _aligned(layers: Mapping[str, xr.DataArray], key: str) -> list[xr.DataArray]:
-    arrs = list(layers.values())
-    for name, a in layers.items():
-        if not isinstance(a, xr.DataArray):
-            raise TypeError(f"{key}: layer {name!r} is a {type(a).__name__}, not an xarray.DataArray")
-    first = arrs[0]
-    for name, a in layers.items():
-        if a.dims != first.dims or a.shape != first.shape:
-            raise GridError(
-                f"{key}.{name}",
-                f"has dims {a.dims} and shape {a.shape}, the first layer {first.dims} {first.shape}",
-                "align every layer to the grid first",
-            )
-    try:
-        return list(xr.align(*arrs, join="exact"))
-    except ValueError:
-        raise GridError(
-            key, "the layers have different coordinates", "align every layer to the grid"
-        ) from None
-
-
-def classify_by_rules(
-    layers: Mapping[str, xr.DataArray],
-    classes: Sequence[RuleClass],
-    otherwise: int | None = None,
-    *,
-    key: str = "rules",
-) -> xr.DataArray:
-    """Class continuous layers by rules into a categorical layer (e.g. land capability).
-
-    Parameters
-    ----------
-    layers : variable name -> continuous layer on one grid (float, NaN missing; NODATA in integer
-        layers is missing too), in the units the rules use (e.g. slope %, soil depth cm).
-    classes : tried in order; a class matches where, for every variable in its ``when``,
-        ``min <= value < max`` (``None`` = open bound). The first matching class wins. A NaN in a
-        variable a class uses means that class does not match there.
-    otherwise : code where no class matches (NODATA if None). Pixels where EVERY layer is missing
-        are NODATA whatever ``otherwise`` says (nothing to classify, e.g. outside the area).
-    key : config key named in error messages.
-
-    Returns
-    -------
-    int16 DataArray of class codes (1..32767), NODATA missing, lazy on dask inputs. attrs:
-    ``method="rules"``, ``rules`` (code, label, when), ``otherwise``.
-
-    Example
-    -------
-    >>> cap = classify_by_rules({"slope": slope, "soil_depth": depth},
-    ...     [RuleClass(1, "I-II good", {"slope": (None, 8), "soil_depth": (50, None)}),
-    ...      RuleClass(2, "III-IV moderate", {"slope": (None, 15)})], otherwise=3)  # doctest: +SKIP
-    """
-    if not layers:
-        raise ConfigError(f"{key}.layers", "no layers given", "give the continuous layers the rules use")
-    names = list(layers)
-    classes = _as_classes(classes)
-    spec = _rule_spec(classes, names, otherwise, key)
-    used = sorted({i for _, conds in spec for i, _, _ in conds})
-    if not used:  # classes without conditions: keep one layer for the shape and missing mask
-        used = [0]
-    arrs = _aligned(layers, f"{key}.layers")
-    sel = [_mask_declared_nodata(arrs[i], np.nan) for i in used]
-    remap = {old: new for new, old in enumerate(used)}
-    spec_used = tuple((c, tuple((remap[i], lo, hi) for i, lo, hi in conds)) for c, conds in spec)
-    out = xr.apply_ufunc(
-        _classify_block,
-        *sel,
-        kwargs={"spec": spec_used, "otherwise": otherwise},
-        dask="parallelized",
-        output_dtypes=[np.int16],
-        keep_attrs="drop_conflicts",
-    )
-    out = out.rename("rule_class")
-    out.attrs = {
-        "method": "rules",
-        "rules": [
-            {
-                "code": int(c.code),
-                "label": str(c.label),
-                "when": {
-                    v: [None if lo is None else float(lo), None if hi is None else float(hi)]
-                    for v, (lo, hi) in c.when.items()
-                },
-            }
-            for c in classes
-        ],
-        "otherwise": None if otherwise is None else int(otherwise),
-        "matching": "first class whose every range min <= value < max holds; NaN does not match",
-        "_FillValue": codes.NODATA,
-    }
-    return out
-
-
-def roman_range_map(classes: Sequence[RuleClass]) -> dict[int, int]:
-    """Land capability classes (1..8) -> rule class code, read from labels starting with roman
-    numerals, e.g. "I-II good" -> {1: code, 2: code}, "V" -> {5: code}. Classes whose label does not
-    start with roman numerals are skipped. Use it as ``observed_map`` in :func:`check_observations`.
-
-    >>> roman_range_map([RuleClass(1, "I-II good"), RuleClass(2, "III–IV moderate")])
-    {1: 1, 2: 1, 3: 2, 4: 2}
-    """
-    from ldnkit.io.observations import roman_to_int
-
-    out: dict[int, int] = {}
-    for c in _as_classes(classes):
-        head = str(c.label).strip().split()[0] if str(c.label).strip() else ""
-        parts = head.replace("–", "-").split("-")
-        nums = [roman_to_int(p) for p in parts]
-        if not parts or any(n is None for n in nums):
-            continue
-        lo, hi = min(nums), max(nums)
-        for n in range(lo, hi + 1):
-            out.setdefault(n, int(c.code))
-    return out
 
 
 # --- land types --------------------------------------------------------------------------------
@@ -340,7 +92,7 @@ class LandTypes:
 def _codes_block(block: Any) -> np.ndarray:
     """Categorical block as int64; NaN / infinite floats become NODATA."""
     a = np.asarray(block)
-    if a.dtype.kind == "f":  # same conversion as the area tables (ldnkit.tables.areastats)
+    if a.dtype.kind == "f":  # same conversion as the area tables (ldnkit.crosstab)
         return np.where(np.isfinite(a), a, codes.NODATA).astype(np.int64)
     return a.astype(np.int64)
 
@@ -515,11 +267,11 @@ def land_types(
     if not layers:
         raise ConfigError(f"{key}.layers", "no layers given", "give at least one categorical layer")
     names = [str(k) for k in layers]
-    arrs = _aligned(layers, f"{key}.layers")
+    arrs = aligned_layers(layers, f"{key}.layers")
     for n, a in zip(names, arrs, strict=True):
         if a.ndim != 2 or set(a.dims) != {"y", "x"}:
             raise GridError(f"{key}.layers.{n}", f"has dims {a.dims}; land types need (y, x) layers")
-    arrs = [_mask_declared_nodata(a.transpose("y", "x"), codes.NODATA) for a in arrs]
+    arrs = [mask_declared_nodata(a.transpose("y", "x"), codes.NODATA) for a in arrs]
     use_area = area is not None
     if use_area:
         weights = area.transpose("y", "x") if set(area.dims) == {"y", "x"} else area
@@ -528,46 +280,11 @@ def land_types(
         weights = xr.ones_like(arrs[0], dtype=np.float64)
         unit = "pixels"
     inner = {f"k{i}": a for i, a in enumerate(arrs)}  # names that cannot clash with crosstab's columns
-
-    # pass 1: the combinations present with their areas
-    ct = crosstab(inner, weights)
     kcols = list(inner)
-    missing = (ct[kcols] == codes.NODATA).any(axis=1)
-    missing_area = float(ct.loc[missing, "area" if use_area else "pixels"].sum())
-    ct = ct[~missing].reset_index(drop=True)
-    if len(ct) == 0:
-        raise InputError(
-            key,
-            "the layers have no pixel where every component has a value",
-            "check that the component layers overlap the area of interest",
-        )
-    ct["size"] = ct["area"] if use_area else ct["pixels"].astype(np.float64)
-    # provisional ids 1..M: decreasing area, ties by the component codes
-    ct = ct.sort_values(["size", *kcols], ascending=[False] + [True] * len(kcols), ignore_index=True)
+
+    ct, missing_area = _combinations(inner, weights, use_area, key)
     m = len(ct)
-    ct["pid"] = np.arange(1, m + 1)
-    uniq = [np.unique(ct[k].to_numpy(np.int64)) for k in kcols]
-    comb = np.zeros(m, np.int64)
-    for k, u in zip(kcols, uniq, strict=True):
-        comb = comb * max(u.size, 1) + np.searchsorted(u, ct[k].to_numpy(np.int64))
-    order = np.argsort(comb)
-    comb_sorted = comb[order]
-
-    def lookup(values: np.ndarray, missing_value: int) -> xr.DataArray:
-        return xr.apply_ufunc(
-            _lookup_block,
-            *arrs,
-            kwargs={
-                "uniq": uniq,
-                "comb_sorted": comb_sorted,
-                "values": values[order],
-                "missing": missing_value,
-            },
-            dask="parallelized",
-            output_dtypes=[values.dtype],
-            keep_attrs="drop_conflicts",
-        )
-
+    lookup = _CombinationLookup(ct, kcols, arrs)
     size = dict(zip(ct["pid"].tolist(), ct["size"].tolist(), strict=True))
     min_area = float(min_area_km2)
     if min_area > 0 and m > 1 and min(size.values()) < min_area:
@@ -577,21 +294,12 @@ def land_types(
     else:
         final_of, steps, final_size = {t: t for t in size}, [], dict(size)
 
-    # final ids: survivors 1..N by decreasing final area (ties by codes), merged types after them
     codes_of = {
         int(p): tuple(int(c) for c in row)
         for p, row in zip(ct["pid"], ct[kcols].itertuples(index=False, name=None), strict=True)
     }
-    pixels_of = dict(zip(ct["pid"].tolist(), ct["pixels"].tolist(), strict=True))
-    survivors = sorted(final_size, key=lambda t: (-final_size[t], codes_of[t]))
-    merged = sorted((t for t in size if final_of[t] != t), key=lambda t: (-size[t], codes_of[t]))
+    survivors, merged = _final_order(size, final_of, final_size, codes_of, key)
     n_types = len(survivors)
-    if n_types > 32767:
-        raise InputError(
-            key,
-            f"{n_types} land types do not fit int16 codes",
-            "use fewer or coarser component layers, or a larger min_area_km2",
-        )
     new_id = {t: i + 1 for i, t in enumerate(survivors + merged)}
     final_id = np.array([new_id[final_of[t]] for t in ct["pid"]], dtype=np.int16)
 
@@ -614,8 +322,112 @@ def land_types(
         t: " · ".join(_component_name(n, c, labels) for n, c in zip(names, codes_of[t], strict=True))
         for t in size
     }
+    pixels_of = dict(zip(ct["pid"].tolist(), ct["pixels"].tolist(), strict=True))
+    legend = _legend_table(
+        survivors + merged, names, codes_of, name_of, new_id, final_of, size, final_size, pixels_of, unit
+    )
+    legend.attrs = {
+        "title": "LDN-1 Land types",
+        "components": names,
+        "min_area_km2": min_area,
+        "area_unit": unit,
+        "n_types": n_types,
+        f"missing_area_{'km2' if use_area else 'pixels'}": missing_area,
+    }
+    merges = _merges_table(steps, new_id, name_of, unit)
+    merges.attrs = {"title": "Land types merged by the minimum-area rule", "min_area_km2": min_area}
+    return LandTypes(layer=layer, legend=legend, merges=merges)
+
+
+def _final_order(
+    size: Mapping[int, float],
+    final_of: Mapping[int, int],
+    final_size: Mapping[int, float],
+    codes_of: Mapping[int, tuple[int, ...]],
+    key: str,
+) -> tuple[list[int], list[int]]:
+    """Provisional types in final id order: survivors by decreasing final area (ties by codes),
+    then the merged types by decreasing area; InputError if the survivors overflow int16."""
+    survivors = sorted(final_size, key=lambda t: (-final_size[t], codes_of[t]))
+    merged = sorted((t for t in size if final_of[t] != t), key=lambda t: (-size[t], codes_of[t]))
+    if len(survivors) > 32767:
+        raise InputError(
+            key,
+            f"{len(survivors)} land types do not fit int16 codes",
+            "use fewer or coarser component layers, or a larger min_area_km2",
+        )
+    return survivors, merged
+
+
+def _combinations(
+    inner: Mapping[str, xr.DataArray], weights: xr.DataArray, use_area: bool, key: str
+) -> tuple[pd.DataFrame, float]:
+    """Pass 1: the combinations present (every component valid) with provisional ids and sizes.
+
+    Returns the table (component columns, pixels, area, ``size`` (km² or pixels) and ``pid``
+    1..M by decreasing size, ties by the component codes) and the area left out as missing.
+    """
+    ct = crosstab(inner, weights)
+    kcols = list(inner)
+    missing = (ct[kcols] == codes.NODATA).any(axis=1)
+    missing_area = float(ct.loc[missing, "area" if use_area else "pixels"].sum())
+    ct = ct[~missing].reset_index(drop=True)
+    if len(ct) == 0:
+        raise InputError(
+            key,
+            "the layers have no pixel where every component has a value",
+            "check that the component layers overlap the area of interest",
+        )
+    ct["size"] = ct["area"] if use_area else ct["pixels"].astype(np.float64)
+    ct = ct.sort_values(["size", *kcols], ascending=[False] + [True] * len(kcols), ignore_index=True)
+    ct["pid"] = np.arange(1, len(ct) + 1)
+    return ct, missing_area
+
+
+class _CombinationLookup:
+    """Lazy layer giving each pixel a value per combination of component codes (rows of ``ct``)."""
+
+    def __init__(self, ct: pd.DataFrame, kcols: Sequence[str], arrs: Sequence[xr.DataArray]) -> None:
+        self.arrs = list(arrs)
+        self.uniq = [np.unique(ct[k].to_numpy(np.int64)) for k in kcols]
+        comb = np.zeros(len(ct), np.int64)
+        for k, u in zip(kcols, self.uniq, strict=True):
+            comb = comb * max(u.size, 1) + np.searchsorted(u, ct[k].to_numpy(np.int64))
+        self.order = np.argsort(comb)
+        self.comb_sorted = comb[self.order]
+
+    def __call__(self, values: np.ndarray, missing_value: int) -> xr.DataArray:
+        """``values[i]`` (one per row of the table) on the pixels of row i, ``missing_value`` elsewhere."""
+        return xr.apply_ufunc(
+            _lookup_block,
+            *self.arrs,
+            kwargs={
+                "uniq": self.uniq,
+                "comb_sorted": self.comb_sorted,
+                "values": values[self.order],
+                "missing": missing_value,
+            },
+            dask="parallelized",
+            output_dtypes=[values.dtype],
+            keep_attrs="drop_conflicts",
+        )
+
+
+def _legend_table(
+    types: Sequence[int],
+    names: Sequence[str],
+    codes_of: Mapping[int, tuple[int, ...]],
+    name_of: Mapping[int, str],
+    new_id: Mapping[int, int],
+    final_of: Mapping[int, int],
+    size: Mapping[int, float],
+    final_size: Mapping[int, float],
+    pixels_of: Mapping[int, int],
+    unit: str,
+) -> pd.DataFrame:
+    """One row per provisional type, in final id order (see :class:`LandTypes`)."""
     rows = []
-    for t in survivors + merged:
+    for t in types:
         row: dict[str, Any] = {"Land type": new_id[t], "Name": name_of[t]}
         row.update({n: c for n, c in zip(names, codes_of[t], strict=True)})
         row[f"Area ({unit})"] = float(final_size[t]) if t in final_size else 0.0
@@ -626,14 +438,13 @@ def land_types(
     legend = pd.DataFrame(rows)
     # ids or None (object): a float column would show 1.0 / NaN
     legend["Merged into"] = pd.Series([r["Merged into"] for r in rows], dtype=object)
-    legend.attrs = {
-        "title": "LDN-1 Land types",
-        "components": names,
-        "min_area_km2": min_area,
-        "area_unit": unit,
-        "n_types": n_types,
-        f"missing_area_{'km2' if use_area else 'pixels'}": missing_area,
-    }
+    return legend
+
+
+def _merges_table(
+    steps: Sequence[Mapping[str, Any]], new_id: Mapping[int, int], name_of: Mapping[int, str], unit: str
+) -> pd.DataFrame:
+    """One row per merge step of :func:`_merge_small`, in final ids and names."""
     merges = pd.DataFrame(
         [
             {
@@ -663,8 +474,7 @@ def land_types(
     merges["Into name"] = pd.Series(
         [None if s["into"] is None else name_of[s["into"]] for s in steps], dtype=object
     )
-    merges.attrs = {"title": "Land types merged by the minimum-area rule", "min_area_km2": min_area}
-    return LandTypes(layer=layer, legend=legend, merges=merges)
+    return merges
 
 
 def land_type_legend(lt: LandTypes) -> codes.Legend:
@@ -756,9 +566,85 @@ def check_observations(
     "Agreeing", "Agreement (%)" then one row per (mapped, field) class pair with its count;
     ``attrs["confusion"]`` holds the confusion counts as {mapped: {field: n}}.
     """
-    from ldnkit.io.observations import parse_class
-
     where = "observations"
+    at = _sample_points(points, land_type_layer)
+    n_pts = len(at.points)
+    rules = None
+    if classes is not None and rule_layers is not None:
+        classes = as_classes(classes)
+        rules = _compare_rules(at, rule_layers, classes, otherwise, field_names)
+        mapped_cls = rules.mapped_class
+        label_of = {int(c.code): str(c.label) for c in classes}
+    else:
+        mapped_cls = at.land_type.astype(np.int16)
+        label_of = {int(k): str(v) for k, v in land_type_names.items()} if land_type_names else {}
+    observed: list[int | None] = [None] * n_pts
+    if observed_class_field is not None:
+        observed = _recorded_classes(at.points, observed_class_field, observed_map, where)
+
+    def name(code) -> Any:
+        if code is None or int(code) == codes.NODATA:
+            return "no data"
+        return label_of.get(int(code), int(code))
+
+    rows = []
+    for i in range(n_pts):
+        row: dict[str, Any] = {"Id": at.ids[i], "x": float(at.px[i]), "y": float(at.py[i])}
+        if not at.inside[i]:
+            row["Land type"] = "outside"
+        elif at.land_type[i] == codes.NODATA:
+            row["Land type"] = "no data"
+        else:
+            row["Land type"] = int(at.land_type[i])
+            if land_type_names:
+                row["Land type name"] = land_type_names.get(int(at.land_type[i]))
+        field_cls: int | None = None
+        if rules is not None:
+            for v in rules.variables:
+                row[f"Mapped {v}"] = float(rules.mapped[v][i]) if np.isfinite(rules.mapped[v][i]) else None
+                row[f"Field {v}"] = float(rules.field[v][i]) if np.isfinite(rules.field[v][i]) else None
+            rf = int(rules.field_class[i])
+            row["Rule class from field values"] = name(rf) if rules.has_field[i] else None
+            if observed_class_field is None and rules.has_field[i] and rf != codes.NODATA:
+                field_cls = rf
+        if observed_class_field is not None:
+            row["Recorded class"] = name(observed[i]) if observed[i] is not None else None
+            field_cls = observed[i]
+        mc = int(mapped_cls[i]) if at.inside[i] else codes.NODATA
+        row["Mapped class"] = name(mc) if at.inside[i] else "outside"
+        compared = at.inside[i] and field_cls is not None and mc != codes.NODATA
+        row["Agrees"] = bool(field_cls == mc) if compared else None
+        row["_mapped"], row["_field"] = (mc, field_cls) if compared else (None, None)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.attrs = {
+        "title": "LDN-5 Field observations",
+        "compared": "recorded class"
+        if observed_class_field
+        else ("rules on field values" if rules is not None else "nothing"),
+        "sampling": "nearest pixel",
+    }
+    summary = _agreement_summary(table, n_pts, int((~at.inside).sum()), name)
+    table = table.drop(columns=["_mapped", "_field"])
+    return table, summary
+
+
+@dataclass
+class _PointSample:
+    """Field points located on the land-type grid (nearest pixel)."""
+
+    points: Any  # the points, in the layer's CRS
+    px: np.ndarray
+    py: np.ndarray
+    ids: list
+    rows: np.ndarray
+    cols: np.ndarray
+    inside: np.ndarray  # False for points beyond the grid
+    land_type: np.ndarray  # int64 land type at each point, NODATA outside
+
+
+def _sample_points(points, land_type_layer: xr.DataArray) -> _PointSample:
+    """Reproject the points to the layer's CRS, find their pixels and sample the land types."""
     crs = getattr(getattr(land_type_layer, "rio", None), "crs", None)
     pts = points
     if crs is not None and getattr(points, "crs", None) is not None and points.crs != crs:
@@ -772,106 +658,82 @@ def check_observations(
     inside = in_x & in_y
     lt_vals = np.full(len(pts), codes.NODATA, np.int64)
     lt_vals[inside] = _sample(layer, ri[inside], ci[inside]).astype(np.int64)
+    return _PointSample(pts, px, py, ids, ri, ci, inside, lt_vals)
 
-    use_rules = classes is not None and rule_layers is not None
-    spec = None
-    variables: list[str] = []
+
+@dataclass
+class _RuleComparison:
+    """A rule-based component at the points: mapped and field values, and the classes they give."""
+
+    variables: list[str]
+    mapped: dict[str, np.ndarray]
+    field: dict[str, np.ndarray]
+    mapped_class: np.ndarray
+    field_class: np.ndarray  # the rules on the field values (mapped values where the field lacks one)
+    has_field: np.ndarray  # the point has at least one field value
+
+
+def _compare_rules(
+    at: _PointSample,
+    rule_layers: Mapping[str, xr.DataArray],
+    classes: list[RuleClass],
+    otherwise: int | None,
+    field_names: Mapping[str, str] | None,
+) -> _RuleComparison:
+    """Sample the rule layers at the points and classify both the mapped and the field values."""
+    n_pts = len(at.points)
+    variables = list(rule_layers)
+    spec = rule_spec(classes, variables, otherwise, "rules")
     mapped: dict[str, np.ndarray] = {}
     field_vals: dict[str, np.ndarray] = {}
-    if use_rules:
-        variables = list(rule_layers)
-        classes = _as_classes(classes)
-        spec = _rule_spec(classes, variables, otherwise, "rules")
-        for v in variables:
-            vals = np.full(len(pts), np.nan)
-            vals[inside] = _as_float(
-                _sample(_mask_declared_nodata(rule_layers[v], np.nan), ri[inside], ci[inside])
-            )
-            mapped[v] = vals
-            col = _field_column(pts, v, field_names)
-            field_vals[v] = (
-                np.full(len(pts), np.nan)
-                if col is None
-                else pd.to_numeric(pts[col], errors="coerce").to_numpy(np.float64)
-            )
-        mapped_cls = _classify_values([mapped[v] for v in variables], spec, otherwise)
-        has_field = np.zeros(len(pts), bool)
-        combined = []
-        for v in variables:
-            f = field_vals[v]
-            has_field |= np.isfinite(f)
-            combined.append(np.where(np.isfinite(f), f, mapped[v]))
-        rules_field_cls = _classify_values(combined, spec, otherwise)
-    else:
-        mapped_cls = lt_vals.astype(np.int16)
+    inside = at.inside
+    for v in variables:
+        vals = np.full(n_pts, np.nan)
+        vals[inside] = as_float(
+            _sample(mask_declared_nodata(rule_layers[v], np.nan), at.rows[inside], at.cols[inside])
+        )
+        mapped[v] = vals
+        col = _field_column(at.points, v, field_names)
+        field_vals[v] = (
+            np.full(n_pts, np.nan)
+            if col is None
+            else pd.to_numeric(at.points[col], errors="coerce").to_numpy(np.float64)
+        )
+    mapped_cls = classify_values([mapped[v] for v in variables], spec, otherwise)
+    has_field = np.zeros(n_pts, bool)
+    combined = []
+    for v in variables:
+        f = field_vals[v]
+        has_field |= np.isfinite(f)
+        combined.append(np.where(np.isfinite(f), f, mapped[v]))
+    field_cls = classify_values(combined, spec, otherwise)
+    return _RuleComparison(variables, mapped, field_vals, mapped_cls, field_cls, has_field)
 
+
+def _recorded_classes(
+    pts, observed_class_field: str, observed_map: Mapping[Any, int] | None, where: str
+) -> list[int | None]:
+    """The class each point's team recorded, translated by ``observed_map`` (None if empty)."""
+    if observed_class_field not in pts.columns:
+        raise InputError(
+            where,
+            f"has no column {observed_class_field!r}",
+            f"the points have: {', '.join(map(str, pts.columns))}",
+        )
     observed: list[int | None] = [None] * len(pts)
-    if observed_class_field is not None:
-        if observed_class_field not in pts.columns:
-            raise InputError(
-                where,
-                f"has no column {observed_class_field!r}",
-                f"the points have: {', '.join(map(str, pts.columns))}",
-            )
-        for i, v in enumerate(pts[observed_class_field]):
-            if observed_map is not None and v in observed_map:
-                observed[i] = int(observed_map[v])
-                continue
-            c = parse_class(v, where, observed_class_field)  # int, "3" or roman "III"
-            if c is not None and observed_map is not None:
-                c = observed_map.get(c)  # e.g. capability class 3 -> rule class 2
-            observed[i] = None if c is None else int(c)
+    for i, v in enumerate(pts[observed_class_field]):
+        if observed_map is not None and v in observed_map:
+            observed[i] = int(observed_map[v])
+            continue
+        c = parse_class(v, where, observed_class_field)  # int, "3" or roman "III"
+        if c is not None and observed_map is not None:
+            c = observed_map.get(c)  # e.g. capability class 3 -> rule class 2
+        observed[i] = None if c is None else int(c)
+    return observed
 
-    label_of: dict[int, str] = {}
-    if use_rules:
-        label_of = {int(c.code): str(c.label) for c in classes}
-    elif land_type_names:
-        label_of = {int(k): str(v) for k, v in land_type_names.items()}
 
-    def name(code) -> Any:
-        if code is None or int(code) == codes.NODATA:
-            return "no data"
-        return label_of.get(int(code), int(code))
-
-    rows = []
-    for i in range(len(pts)):
-        row: dict[str, Any] = {"Id": ids[i], "x": float(px[i]), "y": float(py[i])}
-        if not inside[i]:
-            row["Land type"] = "outside"
-        elif lt_vals[i] == codes.NODATA:
-            row["Land type"] = "no data"
-        else:
-            row["Land type"] = int(lt_vals[i])
-            if land_type_names:
-                row["Land type name"] = land_type_names.get(int(lt_vals[i]))
-        for v in variables:
-            row[f"Mapped {v}"] = float(mapped[v][i]) if np.isfinite(mapped[v][i]) else None
-            row[f"Field {v}"] = float(field_vals[v][i]) if np.isfinite(field_vals[v][i]) else None
-        field_cls: int | None = None
-        if use_rules:
-            rf = int(rules_field_cls[i])
-            row["Rule class from field values"] = name(rf) if has_field[i] else None
-            if observed_class_field is None and has_field[i] and rf != codes.NODATA:
-                field_cls = rf
-        if observed_class_field is not None:
-            row["Recorded class"] = name(observed[i]) if observed[i] is not None else None
-            field_cls = observed[i]
-        mc = int(mapped_cls[i]) if inside[i] else codes.NODATA
-        row["Mapped class"] = name(mc) if inside[i] else "outside"
-        compared = inside[i] and field_cls is not None and mc != codes.NODATA
-        row["Agrees"] = bool(field_cls == mc) if compared else None
-        row["_mapped"], row["_field"] = (mc, field_cls) if compared else (None, None)
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    table.attrs = {
-        "title": "LDN-5 Field observations",
-        "compared": "recorded class"
-        if observed_class_field
-        else ("rules on field values" if use_rules else "nothing"),
-        "sampling": "nearest pixel",
-    }
-
-    n_out = int((~inside).sum())
+def _agreement_summary(table: pd.DataFrame, n_pts: int, n_out: int, name: Any) -> pd.DataFrame:
+    """Counts of points compared and agreeing, and the confusion of mapped / field classes."""
     comp = table.dropna(subset=["_mapped"]) if len(table) else table
     n_comp = len(comp)
     n_agree = int(comp["Agrees"].sum()) if n_comp else 0
@@ -881,7 +743,7 @@ def check_observations(
         confusion.setdefault(mk, {}).setdefault(fk, 0)
         confusion[mk][fk] += 1
     srows = [
-        ("Points", len(pts)),
+        ("Points", n_pts),
         ("Outside the grid", n_out),
         ("Compared", n_comp),
         ("Agreeing", n_agree),
@@ -893,11 +755,10 @@ def check_observations(
     summary = pd.DataFrame(srows, columns=["Measure", "Value"])
     summary.attrs = {
         "title": "Field observations: agreement",
-        "n_points": len(pts),
+        "n_points": n_pts,
         "n_outside": n_out,
         "n_compared": n_comp,
         "agreement_pct": 100.0 * n_agree / n_comp if n_comp else None,
         "confusion": confusion,
     }
-    table = table.drop(columns=["_mapped", "_field"])
-    return table, summary
+    return summary

@@ -11,7 +11,7 @@ GPG Addendum counterbalancing (Trends.Earth ``counterbalancing``):
 * Counterbalancing is like for like: losses in one land type cannot be offset by gains in another,
   so a scope (the area of interest, a region) achieves LDN only if EVERY land type of it does.
 
-Area tables come from :func:`ldnkit.tables.areastats.crosstab` (one dask pass, block by block, memory
+Area tables come from :func:`ldnkit.crosstab.crosstab` (one dask pass, block by block, memory
 bounded by the chunk size). Areas are km² (float, not rounded).
 """
 
@@ -26,12 +26,12 @@ import xarray as xr
 
 from ldnkit import codes
 from ldnkit.area import cell_area
+from ldnkit.codes import AOI_SCOPE
+from ldnkit.crosstab import crosstab
 from ldnkit.errors import ConfigError, InputError
 from ldnkit.indicators.sdg import int16_blockwise
-from ldnkit.tables.areastats import crosstab
 
 NODATA = codes.NODATA
-AOI_SCOPE = "Area of interest"
 ALL_LAND_TYPES = "All land types"
 
 # Column names shared with ldnkit.tables.neutrality (targets read the balance sheet by them).
@@ -548,14 +548,7 @@ def projected_balance(
     >>> projected_balance(st7, lt, area, period_years=8, horizon_years=7,
     ...                   anticipated_loss=permits, interventions=plan, effect=0.8)  # doctest: +SKIP
     """
-    if not period_years or period_years <= 0:
-        raise ConfigError("period_years", f"is {period_years!r}", "give the period length in years (> 0)")
-    if horizon_years is None or horizon_years < 0:
-        raise ConfigError(
-            "horizon_years",
-            f"is {horizon_years!r}",
-            "give the years from the period end to the horizon (>= 0)",
-        )
+    _check_planning_years(period_years, horizon_years)
     keys = _keys(status_expanded, land_types, regions)
     if anticipated_loss is not None:
         keys["anticipated"] = (anticipated_loss > 0).astype(np.int8)
@@ -569,66 +562,29 @@ def projected_balance(
         scalar_effect = min(max(float(effect), 0.0), 1.0)
     ct = crosstab(keys, _area_of(status_expanded, area), sums=sums, scheduler=scheduler)
     _check_status7(ct, "status_expanded")
-    ct = ct[(ct["status"] != NODATA) & (ct["land_type"] != NODATA)]
-    eff_area = ct["area"] * scalar_effect if scalar_effect is not None else ct["effect"]
-    st = ct["status"]
-    deg, ok = st.isin(STATUS7_DEGRADED), st.isin(STATUS7_NOT_DEGRADED)
-    zero = pd.Series(0.0, index=ct.index)
-    interv = ct["intervention"] if "intervention" in ct.columns else pd.Series(NODATA, index=ct.index)
-    antic = ct["anticipated"] == 1 if "anticipated" in ct.columns else pd.Series(False, index=ct.index)
-    ct = ct.assign(
-        g=ct["area"].where(st.isin(codes.STATUS_EXPANDED_GAINS), zero),
-        l=ct["area"].where(st.isin(codes.STATUS_EXPANDED_LOSSES), zero),
-        d=ct["area"].where(deg, zero),
-        n=ct["area"].where(ok, zero),
-        r2=ct["area"].where(st == RECENT_DEGRADATION, zero),
-        a=ct["area"].where(ok & antic, zero),
-        p=eff_area.where(deg & (interv == codes.REVERSE), zero),
-        prot=eff_area.where(ok & interv.isin((codes.AVOID, codes.REDUCE)), zero),
-    )
-    parts = ["g", "l", "d", "n", "r2", "a", "p", "prot"]
+    ct = _projected_parts(ct[(ct["status"] != NODATA) & (ct["land_type"] != NODATA)], scalar_effect)
     rows = []
     for scope, sub in _scopes(ct, region_names):
-        by = sub.groupby("land_type")[parts].sum().sort_index()
-        scope_rows = []
-        for lt, v in by.iterrows():
-            scope_rows.append(
-                _projected_row(
-                    scope,
-                    int(lt),
-                    _name_of(land_type_names, int(lt), "Land type"),
-                    v,
-                    period_years,
-                    horizon_years,
-                )
+        by = sub.groupby("land_type")[list(_PROJECTED_PARTS)].sum().sort_index()
+        scope_rows = [
+            _projected_row(
+                scope,
+                int(lt),
+                _name_of(land_type_names, int(lt), "Land type"),
+                v,
+                period_years,
+                horizon_years,
             )
+            for lt, v in by.iterrows()
+        ]
         all_row = {SCOPE: scope, LAND_TYPE: ALL_LAND_TYPES, LAND_TYPE_NAME: ALL_LAND_TYPES}
         for c in _PROJECTED_SUMS:
             all_row[c] = float(sum(r[c] for r in scope_rows))
         all_row[PROJ_ACHIEVED] = bool(scope_rows) and all(r[PROJ_ACHIEVED] for r in scope_rows)
         rows += [*scope_rows, all_row]
-    cols = [
-        SCOPE,
-        LAND_TYPE,
-        LAND_TYPE_NAME,
-        GAINS,
-        LOSSES,
-        DELTA,
-        OBS_DEGRADED,
-        OBS_NOT_DEGRADED,
-        RECENT,
-        BAU_RATE,
-        BAU_LOSSES,
-        ANTICIPATED,
-        PLANNED_GAINS,
-        AVOIDED,
-        PROJECTED,
-        NEEDED,
-        PROJ_ACHIEVED,
-    ]
     return _frame(
         rows,
-        cols,
+        [SCOPE, LAND_TYPE, LAND_TYPE_NAME, *_PROJECTED_SUMS, PROJ_ACHIEVED],
         TITLE_PROJECTED,
         method="projected_balance",
         period_years=float(period_years),
@@ -637,6 +593,42 @@ def projected_balance(
         anticipated_loss=anticipated_loss is not None,
         interventions=interventions is not None,
         formula="projected = (gains - losses) + planned gains - anticipated losses - (BAU losses - avoided)",
+    )
+
+
+def _check_planning_years(period_years: float, horizon_years: float) -> None:
+    if not period_years or period_years <= 0:
+        raise ConfigError("period_years", f"is {period_years!r}", "give the period length in years (> 0)")
+    if horizon_years is None or horizon_years < 0:
+        raise ConfigError(
+            "horizon_years",
+            f"is {horizon_years!r}",
+            "give the years from the period end to the horizon (>= 0)",
+        )
+
+
+#: Per-combination areas (km²) summed per land type for the projected balance: gains, losses,
+#: degraded, not degraded, recent degradation, anticipated losses, planned gains, protected land.
+_PROJECTED_PARTS = ("g", "l", "d", "n", "r2", "a", "p", "prot")
+
+
+def _projected_parts(ct: pd.DataFrame, scalar_effect: float | None) -> pd.DataFrame:
+    """The cross-tabulation with the :data:`_PROJECTED_PARTS` columns (km², effect-weighted for p, prot)."""
+    eff_area = ct["area"] * scalar_effect if scalar_effect is not None else ct["effect"]
+    st = ct["status"]
+    deg, ok = st.isin(STATUS7_DEGRADED), st.isin(STATUS7_NOT_DEGRADED)
+    zero = pd.Series(0.0, index=ct.index)
+    interv = ct["intervention"] if "intervention" in ct.columns else pd.Series(NODATA, index=ct.index)
+    antic = ct["anticipated"] == 1 if "anticipated" in ct.columns else pd.Series(False, index=ct.index)
+    return ct.assign(
+        g=ct["area"].where(st.isin(codes.STATUS_EXPANDED_GAINS), zero),
+        l=ct["area"].where(st.isin(codes.STATUS_EXPANDED_LOSSES), zero),
+        d=ct["area"].where(deg, zero),
+        n=ct["area"].where(ok, zero),
+        r2=ct["area"].where(st == RECENT_DEGRADATION, zero),
+        a=ct["area"].where(ok & antic, zero),
+        p=eff_area.where(deg & (interv == codes.REVERSE), zero),
+        prot=eff_area.where(ok & interv.isin((codes.AVOID, codes.REDUCE)), zero),
     )
 
 

@@ -193,12 +193,7 @@ def soc_stock(
     >>> soc_degradation(soc.sel(year=2015), soc.sel(year=2023))
     >>> soc_stock(soilgrids, {2000: lc2000, 2015: lc2015}, flu_class=4, years=[2000, 2015, 2023])
     """
-    steps = int(years_to_equilibrium)
-    if steps != years_to_equilibrium or steps < 1:
-        raise ConfigError(
-            "methods.soc.years_to_equilibrium",
-            f"{years_to_equilibrium!r} is not a positive whole number of years",
-        )
+    steps = _equilibrium_steps(years_to_equilibrium)
     if (climate_zone is None) == (flu_class is None):
         raise ConfigError(
             "methods.soc.climate",
@@ -208,17 +203,7 @@ def soc_stock(
     fmg, fmg_rec = _factor_matrix(management_factor, "methods.soc.management_factor")
     fi, fi_rec = _factor_matrix(input_factor, "methods.soc.input_factor")
     stack, annual, layer_of_year, reference_year = _land_cover_layers(land_cover, reference_year, years)
-    out_years = annual if years is None else sorted({int(y) for y in years})
-    missing = sorted(set(out_years) - set(annual))
-    if missing:
-        raise PeriodError(
-            "soc_stock(years)",
-            f"asks for year(s) {missing} outside the land-cover years {annual[0]}-{annual[-1]}",
-            "ask for years from the reference year to the last land-cover year",
-        )
-    out_slot = np.full(len(annual), -1, dtype=np.int64)
-    for k, y in enumerate(out_years):
-        out_slot[annual.index(y)] = k
+    out_years, out_slot = _output_years(annual, years)
 
     attrs: dict[str, Any] = {
         "method": "ipcc_tier1_bookkeeping",
@@ -253,29 +238,60 @@ def soc_stock(
     # the 2-D inputs on the land cover's grid (coordinates must match exactly), in its dim order
     aligned = xr.align(template, *inputs, join="exact")[1:]
     planes = [a.broadcast_like(template).transpose(*spatial) for a in aligned]
-    stack = stack.transpose("_layer", *spatial)
+    data = _stock_data(stack.transpose("_layer", *spatial), planes, len(out_years), kwargs)
+    coords = {k: v for k, v in template.coords.items() if set(v.dims) <= set(spatial)}
+    out = xr.DataArray(data, dims=("year", *spatial), coords={"year": out_years, **coords}, name="soc")
+    out.attrs = attrs
+    return out
+
+
+def _equilibrium_steps(years_to_equilibrium: Any) -> int:
+    """IPCC D, a positive whole number of years (ConfigError otherwise)."""
+    steps = int(years_to_equilibrium)
+    if steps != years_to_equilibrium or steps < 1:
+        raise ConfigError(
+            "methods.soc.years_to_equilibrium",
+            f"{years_to_equilibrium!r} is not a positive whole number of years",
+        )
+    return steps
+
+
+def _output_years(annual: list[int], years: Sequence[int] | None) -> tuple[list[int], np.ndarray]:
+    """(years returned, slot of each annual year in the output or -1); all of them by default."""
+    out_years = annual if years is None else sorted({int(y) for y in years})
+    missing = sorted(set(out_years) - set(annual))
+    if missing:
+        raise PeriodError(
+            "soc_stock(years)",
+            f"asks for year(s) {missing} outside the land-cover years {annual[0]}-{annual[-1]}",
+            "ask for years from the reference year to the last land-cover year",
+        )
+    out_slot = np.full(len(annual), -1, dtype=np.int64)
+    for k, y in enumerate(out_years):
+        out_slot[annual.index(y)] = k
+    return out_years, out_slot
+
+
+def _stock_data(stack: xr.DataArray, planes: list[xr.DataArray], n_out: int, kwargs: dict[str, Any]) -> Any:
+    """The bookkeeping kernel over (layer, *spatial) ``stack`` and the 2-D ``planes``: lazy if any is dask."""
+    spatial = stack.dims[1:]
     if any(isinstance(a.data, da.Array) for a in [stack, *planes]):
         # blockwise on (layer, y, x) as stored: no transposes, the layer axis joined per block
         idx = "".join("abcdefgh"[: len(spatial)])
         args: list[Any] = [stack.data, "l" + idx]
         for a in planes:
             args += [a.data, idx]
-        data = da.blockwise(
+        return da.blockwise(
             _stock_block,
             "t" + idx,
             *args,
-            new_axes={"t": len(out_years)},
+            new_axes={"t": n_out},
             concatenate=True,
             dtype=np.float32,
             meta=np.empty((0,) * (len(spatial) + 1), np.float32),
             **kwargs,
         )
-    else:
-        data = _stock_block(stack.values, *(a.values for a in planes), **kwargs)
-    coords = {k: v for k, v in template.coords.items() if set(v.dims) <= set(spatial)}
-    out = xr.DataArray(data, dims=("year", *spatial), coords={"year": out_years, **coords}, name="soc")
-    out.attrs = attrs
-    return out
+    return _stock_block(stack.values, *(a.values for a in planes), **kwargs)
 
 
 def _percent(initial, final) -> np.ndarray:

@@ -19,24 +19,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ldnkit.errors import InputError
+from ldnkit.labels import is_empty, parse_class
 
-__all__ = ["read_observations", "parse_class", "capability_class", "roman_to_int", "slope_percent"]
-
-_ROMAN_VALUES = ((10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
-
-
-def _to_roman(n: int) -> str:
-    out = ""
-    for v, s in _ROMAN_VALUES:
-        while n >= v:
-            out += s
-            n -= v
-    return out
-
-
-#: Canonical roman numerals 1..39 -> value (land capability classes use I..VIII).
-_ROMAN = {_to_roman(n): n for n in range(1, 40)}
+__all__ = ["read_observations", "capability_class", "slope_percent"]
 
 #: LandPKS slope classes (LandInfo): name -> (min %, max %); the open top class has max None.
 LANDPKS_SLOPE_CLASSES: dict[str, tuple[float, float | None]] = {
@@ -53,54 +39,6 @@ _COORD_PAIRS = (("lon", "lat"), ("longitude", "latitude"), ("long", "lat"), ("x"
 _LCC_ALIASES = ("land_capability_class", "lcc", "capability_class", "land_capability")
 _SLOPE_ALIASES = ("slope", "slope_percent", "slope_class")
 _TEXTURE = re.compile(r"^texture[_-](\d+(?:\.\d+)?)[_-](\d+(?:\.\d+)?)$", re.IGNORECASE)
-_EMPTY = {"", "none", "nan", "na", "n/a", "-", "null"}
-
-
-def roman_to_int(text: Any) -> int | None:
-    """Value of a canonical roman numeral ("III" -> 3), None if ``text`` is not one.
-
-    >>> roman_to_int("viii"), roman_to_int("IIII")
-    (8, None)
-    """
-    return _ROMAN.get(str(text).strip().upper())
-
-
-def _is_empty(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip().lower() in _EMPTY
-
-
-def parse_class(
-    value: Any, where: str, column: str, max_class: int | None = None, row: int | None = None
-) -> int | None:
-    """A class number given as an integer, "3", "3.0", a roman numeral "III" or "Class III".
-
-    Empty values give None; anything else raises :class:`InputError` naming ``where`` and ``column``.
-    """
-    if _is_empty(value):
-        return None
-    at = f"column {column!r}" + (f", row {row}" if row is not None else "")
-    out: int | None = None
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        out = int(value)
-    elif isinstance(value, (float, np.floating)):
-        out = int(value) if float(value).is_integer() else None
-    else:
-        text = re.sub(r"^class\s*", "", str(value).strip(), flags=re.IGNORECASE)
-        try:
-            f = float(text)
-            out = int(f) if f.is_integer() else None
-        except ValueError:
-            out = roman_to_int(text)
-    limit = f"1..{max_class} (I..{_to_roman(max_class)})" if max_class else "a positive integer"
-    if out is None or out < 1 or (max_class is not None and out > max_class):
-        raise InputError(
-            where, f"{at}: {value!r} is not a class {limit}", "write an integer or a roman numeral"
-        )
-    return out
 
 
 def capability_class(value: Any, where: str, column: str, row: int | None = None) -> int | None:
@@ -122,7 +60,7 @@ def slope_percent(value: Any, where: str, column: str = "slope", row: int | None
     >>> slope_percent("10-15%", "f.csv"), slope_percent(">60%", "f.csv"), slope_percent("hilly", "f.csv")
     (12.5, 60.0, 22.5)
     """
-    if _is_empty(value):
+    if is_empty(value):
         return math.nan
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         v = float(value)
@@ -335,7 +273,7 @@ def read_observations(
         topsoil: list[str | None] = [None] * len(gdf)
         for _top, bottom, c in layers:
             for i, v in enumerate(gdf[c]):
-                if _is_empty(v):
+                if is_empty(v):
                     continue
                 depth[i] = bottom if np.isnan(depth[i]) else max(depth[i], bottom)
                 if topsoil[i] is None:

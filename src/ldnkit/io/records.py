@@ -25,10 +25,9 @@ import yaml
 from ldnkit import codes
 from ldnkit.drivers import DriverRecord
 from ldnkit.errors import ConfigError, InputError
-from ldnkit.indicators.corrections import Correction
-
-from .raster import Grid, grid_of
-from .vector import rasterize, read_vector
+from ldnkit.io.raster import Grid, grid_of
+from ldnkit.io.vector import rasterize, read_vector
+from ldnkit.records import Correction
 
 __all__ = ["read_corrections", "rasterize_corrections", "read_driver_records", "CORRECTION_FIELDS"]
 
@@ -120,6 +119,34 @@ def read_corrections(
         src = str(path)
         gdf = read_vector(path, key=key, layer=layer)
     where = f"{key} ({src})"
+    cols = _correction_columns(gdf, where)
+    valid = None if valid_periods is None else [str(p) for p in valid_periods]
+    ids = _correction_ids(gdf, cols, where)
+    records = [
+        _correction_record(row, cols, cid, f"{where} feature id={cid}", valid)
+        for cid, (_, row) in zip(ids, gdf.iterrows(), strict=True)
+    ]
+    out = gpd.GeoDataFrame(
+        {
+            "id": np.asarray(ids, dtype=np.int16),
+            "type": [c.type for c in records],
+            "periods": [",".join(c.periods) for c in records],
+            "place_name": [c.place_name for c in records],
+            "process": [c.process for c in records],
+            "basis": [c.basis for c in records],
+            "start": [c.start for c in records],
+            "recode_to": pd.array([c.recode_to for c in records], dtype="Int16"),
+        },
+        geometry=gdf.geometry.values,
+        crs=gdf.crs,
+    ).to_crs(grid.crs)
+    out.attrs = {**gdf.attrs, "source": src}
+    out.attrs["overlaps"] = _check_overlaps(out, records, where, grid)
+    return records, out
+
+
+def _correction_columns(gdf: gpd.GeoDataFrame, where: str) -> dict[str, Any]:
+    """Field name (lower case; "period" stands for "periods") -> column; checks fields and geometries."""
     cols = {str(c).strip().lower(): c for c in gdf.columns if c != gdf.geometry.name}
     if "periods" not in cols and "period" in cols:
         cols["periods"] = cols["period"]
@@ -140,112 +167,102 @@ def read_corrections(
             f"has {', '.join(sorted(gtypes - {'Polygon', 'MultiPolygon'}))} geometries",
             "give polygons",
         )
-    valid = None if valid_periods is None else [str(p) for p in valid_periods]
+    return cols
 
-    # ids
+
+def _correction_ids(gdf: gpd.GeoDataFrame, cols: Mapping[str, Any], where: str) -> list[int]:
+    """The polygons' ids: the ``id`` field (distinct, 1..32767) or 1..N in file order."""
     n = len(gdf)
-    if "id" in cols:
-        ids = []
-        for i, v in enumerate(gdf[cols["id"]]):
-            try:
-                f = float(v)
-                ok = not math.isnan(f) and f.is_integer() and 1 <= f <= 32767
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise InputError(
-                    f"{where} feature {i + 1} field 'id'",
-                    f"{v!r} is not an integer in 1..32767",
-                    "give each polygon a distinct id from 1 to 32767",
-                )
-            ids.append(int(f))
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise InputError(
-                f"{where} field 'id'", f"id {dup[0]} is used by more than one polygon", "make ids unique"
-            )
-    else:
-        ids = list(range(1, n + 1))
+    if "id" not in cols:
         if n > 32767:
             raise InputError(where, f"has {n} polygons, more than 32767", "merge polygons")
-
-    records: list[Correction] = []
-    for cid, (_, row) in zip(ids, gdf.iterrows(), strict=True):
-        w = f"{where} feature id={cid}"
-        raw_type = row[cols["type"]]
-        ctype = None if _missing(raw_type) else _norm_type(raw_type)
-        if ctype is None:
+        return list(range(1, n + 1))
+    ids = []
+    for i, v in enumerate(gdf[cols["id"]]):
+        try:
+            f = float(v)
+            ok = not math.isnan(f) and f.is_integer() and 1 <= f <= 32767
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
             raise InputError(
-                f"{w} field 'type'",
-                f"{raw_type!r} is not a correction type",
-                "use 'false positive' (FP) or 'false negative' (FN)",
+                f"{where} feature {i + 1} field 'id'",
+                f"{v!r} is not an integer in 1..32767",
+                "give each polygon a distinct id from 1 to 32767",
             )
-        raw_p = row[cols["periods"]]
-        names = tuple(p.strip() for p in _text(raw_p).split(",") if p.strip())
-        if not names:
-            raise InputError(
-                f"{w} field 'periods'", "is empty", "give period names separated by commas, or all"
-            )
-        lowered = tuple("all" if p.lower() == "all" else p for p in names)
-        if "all" in lowered and len(lowered) > 1:
-            raise InputError(
-                f"{w} field 'periods'", f"{_text(raw_p)!r} mixes 'all' with names", "use all alone"
-            )
-        if valid is not None and lowered != ("all",):
-            bad = [p for p in lowered if p not in valid]
-            if bad:
-                raise InputError(
-                    f"{w} field 'periods'",
-                    f"unknown period {bad[0]!r}",
-                    f"use the run's period names ({', '.join(valid)}) or all",
-                )
-        recode_to = None
-        if "recode_to" in cols and not _missing(row[cols["recode_to"]]):
-            rv = _text(row[cols["recode_to"]]).lower()
-            if rv not in _RECODE:
-                raise InputError(
-                    f"{w} field 'recode_to'",
-                    f"{row[cols['recode_to']]!r} is not a value a false negative can take",
-                    "use stable (0) or improved (1), or leave it empty (stable)",
-                )
-            if ctype == codes.FALSE_POSITIVE:
-                raise InputError(
-                    f"{w} field 'recode_to'",
-                    "is set on a false positive, which always recodes to degraded",
-                    "leave recode_to empty for false positives",
-                )
-            recode_to = _RECODE[rv]
-        start = _text(row[cols["start"]]) if "start" in cols else ""
-        records.append(
-            Correction(
-                id=cid,
-                type=ctype,
-                periods=lowered,
-                place_name=_text(row[cols["place_name"]]),
-                process=_text(row[cols["process"]]),
-                basis=_text(row[cols["basis"]]),
-                start=start or None,
-                recode_to=recode_to,
-            )
+        ids.append(int(f))
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise InputError(
+            f"{where} field 'id'", f"id {dup[0]} is used by more than one polygon", "make ids unique"
         )
+    return ids
 
-    out = gpd.GeoDataFrame(
-        {
-            "id": np.asarray(ids, dtype=np.int16),
-            "type": [c.type for c in records],
-            "periods": [",".join(c.periods) for c in records],
-            "place_name": [c.place_name for c in records],
-            "process": [c.process for c in records],
-            "basis": [c.basis for c in records],
-            "start": [c.start for c in records],
-            "recode_to": pd.array([c.recode_to for c in records], dtype="Int16"),
-        },
-        geometry=gdf.geometry.values,
-        crs=gdf.crs,
-    ).to_crs(grid.crs)
-    out.attrs = {**gdf.attrs, "source": src}
-    out.attrs["overlaps"] = _check_overlaps(out, records, where, grid)
-    return records, out
+
+def _correction_record(
+    row: pd.Series, cols: Mapping[str, Any], cid: int, w: str, valid: Sequence[str] | None
+) -> Correction:
+    """One polygon's record, every field checked (``w`` names the feature in errors)."""
+    raw_type = row[cols["type"]]
+    ctype = None if _missing(raw_type) else _norm_type(raw_type)
+    if ctype is None:
+        raise InputError(
+            f"{w} field 'type'",
+            f"{raw_type!r} is not a correction type",
+            "use 'false positive' (FP) or 'false negative' (FN)",
+        )
+    periods = _correction_periods(row[cols["periods"]], w, valid)
+    recode_to = None
+    if "recode_to" in cols and not _missing(row[cols["recode_to"]]):
+        recode_to = _recode_to(row[cols["recode_to"]], ctype, w)
+    start = _text(row[cols["start"]]) if "start" in cols else ""
+    return Correction(
+        id=cid,
+        type=ctype,
+        periods=periods,
+        place_name=_text(row[cols["place_name"]]),
+        process=_text(row[cols["process"]]),
+        basis=_text(row[cols["basis"]]),
+        start=start or None,
+        recode_to=recode_to,
+    )
+
+
+def _correction_periods(raw_p: Any, w: str, valid: Sequence[str] | None) -> tuple[str, ...]:
+    """Comma-separated period names (checked against ``valid`` when given), or ("all",)."""
+    names = tuple(p.strip() for p in _text(raw_p).split(",") if p.strip())
+    if not names:
+        raise InputError(f"{w} field 'periods'", "is empty", "give period names separated by commas, or all")
+    lowered = tuple("all" if p.lower() == "all" else p for p in names)
+    if "all" in lowered and len(lowered) > 1:
+        raise InputError(f"{w} field 'periods'", f"{_text(raw_p)!r} mixes 'all' with names", "use all alone")
+    if valid is not None and lowered != ("all",):
+        bad = [p for p in lowered if p not in valid]
+        if bad:
+            raise InputError(
+                f"{w} field 'periods'",
+                f"unknown period {bad[0]!r}",
+                f"use the run's period names ({', '.join(valid)}) or all",
+            )
+    return lowered
+
+
+def _recode_to(raw: Any, ctype: str, w: str) -> int:
+    """A false negative's target code: 0 (stable) or 1 (improved)."""
+    rv = _text(raw).lower()
+    if rv not in _RECODE:
+        raise InputError(
+            f"{w} field 'recode_to'",
+            f"{raw!r} is not a value a false negative can take",
+            "use stable (0) or improved (1), or leave it empty (stable)",
+        )
+    if ctype == codes.FALSE_POSITIVE:
+        raise InputError(
+            f"{w} field 'recode_to'",
+            "is set on a false positive, which always recodes to degraded",
+            "leave recode_to empty for false positives",
+        )
+    return _RECODE[rv]
 
 
 def _check_overlaps(

@@ -304,37 +304,8 @@ def zonal_quantiles(
     if np.shape(values) != np.shape(units):
         raise ValueError(f"values {np.shape(values)} and units {np.shape(units)} differ in shape")
 
-    counts = None
-    if value_range is not None:
-        lo, hi = (float(v) for v in value_range)
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
-            raise ValueError(f"value_range must be finite (low, high), got {value_range}")
-        gmin = lo
-        bins = max(int(nbins or 1024), 2)
-        scale0 = bins / (hi - lo) if hi > lo else 0.0
-        # Pass 1 (single): each block's own unit codes and histograms, merged.
-        try:
-            unit_codes, counts = _reduce_blocks(
-                _local_hist_block, _combine_local_hist, values, units, gmin, scale0, bins, HIST_CELLS // bins
-            )
-            nbins = bins
-        except _TooManyUnits:
-            counts = None
-    if counts is None:
-        # Pass 0: unit codes and value range.
-        unit_codes, gmin, gmax = _reduce_blocks(_summary_block, _combine_summary, values, units)
-        unit_codes = np.asarray(unit_codes, dtype=np.int64)
-        if unit_codes.size == 0:
-            return unit_codes, np.empty(0), np.empty(0, dtype=np.int64)
-        if nbins is None:
-            nbins = int(np.clip(HIST_CELLS // unit_codes.size, 64, 4096))
-        nbins = max(int(nbins), 2)
-        scale0 = nbins / (gmax - gmin) if gmax > gmin else 0.0
-        # Pass 1: histogram per unit.
-        counts = _reduce_blocks(_hist_units_block, np.add, values, units, unit_codes, gmin, scale0, nbins)
-    unit_codes = np.asarray(unit_codes, dtype=np.int64)
-    n_units = unit_codes.size
-    if n_units == 0:
+    unit_codes, counts, gmin, scale0, nbins = _unit_histograms(values, units, nbins, value_range)
+    if unit_codes.size == 0:
         return unit_codes, np.empty(0), np.empty(0, dtype=np.int64)
     n = counts.sum(axis=1)
 
@@ -346,64 +317,140 @@ def zonal_quantiles(
     rank_lo = np.where(above, n - 1, prev).astype(np.int64)
     rank_hi = np.where(above, n - 1, prev + 1).astype(np.int64)
 
-    # Targets: 2u = lower order statistic of unit u, 2u+1 = upper one.
-    n_t = 2 * n_units
-    rank = np.empty(n_t, dtype=np.int64)
-    rank[0::2], rank[1::2] = rank_lo, rank_hi
-    lev_a = np.full((1, n_t), gmin)
-    lev_s = np.full((1, n_t), scale0)
-    lev_c = np.zeros((1, n_t), dtype=np.int64)
-    depth = np.zeros(n_t, dtype=np.int64)
-    size = np.zeros(n_t, dtype=np.int64)  # members of the chosen bins so far
-    resolved = np.zeros(n_t, dtype=bool)
-    result = np.full(n_t, np.nan)
+    targets = _Targets(rank_lo, rank_hi, gmin, scale0)
+    targets.choose(np.arange(targets.n), np.repeat(counts, 2, axis=0))
+    _refine(targets, values, units, unit_codes, nbins, max_collect)
+    _collect_order_statistics(targets, values, units, unit_codes, nbins)
 
-    def choose(t_ids: np.ndarray, hist: np.ndarray) -> None:
+    lower, upper = targets.result[0::2], targets.result[1::2]
+    return unit_codes, _lerp(lower, upper, gamma), n
+
+
+def _unit_histograms(
+    values: Any, units: Any, nbins: int | None, value_range: tuple[float, float] | None
+) -> tuple[np.ndarray, np.ndarray, float, float, int]:
+    """Passes 0-1: (unit codes, histogram per unit, first bin start, bins per value unit, nbins).
+
+    With a ``value_range`` one pass finds each block's units and histograms them; otherwise (or
+    when a block holds too many units) a first pass finds the unit codes and the value range.
+    """
+    if value_range is not None:
+        lo, hi = (float(v) for v in value_range)
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+            raise ValueError(f"value_range must be finite (low, high), got {value_range}")
+        bins = max(int(nbins or 1024), 2)
+        scale0 = bins / (hi - lo) if hi > lo else 0.0
+        try:
+            unit_codes, counts = _reduce_blocks(
+                _local_hist_block, _combine_local_hist, values, units, lo, scale0, bins, HIST_CELLS // bins
+            )
+            return np.asarray(unit_codes, dtype=np.int64), counts, lo, scale0, bins
+        except _TooManyUnits:
+            pass
+    unit_codes, gmin, gmax = _reduce_blocks(_summary_block, _combine_summary, values, units)
+    unit_codes = np.asarray(unit_codes, dtype=np.int64)
+    if unit_codes.size == 0:
+        return unit_codes, np.empty((0, 2), dtype=np.int64), gmin, 0.0, 2
+    if nbins is None:
+        nbins = int(np.clip(HIST_CELLS // unit_codes.size, 64, 4096))
+    nbins = max(int(nbins), 2)
+    scale0 = nbins / (gmax - gmin) if gmax > gmin else 0.0
+    counts = _reduce_blocks(_hist_units_block, np.add, values, units, unit_codes, gmin, scale0, nbins)
+    return unit_codes, counts, gmin, scale0, nbins
+
+
+class _Targets:
+    """The order statistics sought: target 2u is unit u's lower one, 2u+1 its upper one.
+
+    Level ``lv`` of target t is a histogram starting at ``lev_a[lv, t]`` with ``lev_s[lv, t]``
+    bins per value unit, of which bin ``lev_c[lv, t]`` holds the order statistic; ``rank`` is
+    its rank among the members of the chosen bins (``size`` of them) after ``depth`` levels.
+    """
+
+    def __init__(self, rank_lo: np.ndarray, rank_hi: np.ndarray, gmin: float, scale0: float) -> None:
+        n_t = 2 * rank_lo.size
+        self.n = n_t
+        self.rank = np.empty(n_t, dtype=np.int64)
+        self.rank[0::2], self.rank[1::2] = rank_lo, rank_hi
+        self.lev_a = np.full((1, n_t), gmin)
+        self.lev_s = np.full((1, n_t), scale0)
+        self.lev_c = np.zeros((1, n_t), dtype=np.int64)
+        self.depth = np.zeros(n_t, dtype=np.int64)
+        self.size = np.zeros(n_t, dtype=np.int64)  # members of the chosen bins so far
+        self.resolved = np.zeros(n_t, dtype=bool)
+        self.result = np.full(n_t, np.nan)
+        # Exact value range of a target's members, known when its last refinement did not split
+        # them; the next level then spans exactly that range, which always splits.
+        self.range_lo = np.full(n_t, np.nan)
+        self.range_hi = np.full(n_t, np.nan)
+        self.stuck = np.zeros(n_t, dtype=bool)  # cannot be split further (range below float resolution)
+
+    def choose(self, t_ids: np.ndarray, hist: np.ndarray) -> None:
         """Pick, for each target, the bin holding its rank; update rank, size and depth."""
         cum = np.cumsum(hist, axis=1)
-        c = (cum <= rank[t_ids, None]).sum(axis=1)  # first bin whose cumulative count > rank
+        c = (cum <= self.rank[t_ids, None]).sum(axis=1)  # first bin whose cumulative count > rank
         below = np.where(c > 0, cum[np.arange(t_ids.size), np.maximum(c - 1, 0)], 0)
-        rank[t_ids] -= below
-        size[t_ids] = hist[np.arange(t_ids.size), c]
-        lev_c[depth[t_ids], t_ids] = c
-        depth[t_ids] += 1
+        self.rank[t_ids] -= below
+        self.size[t_ids] = hist[np.arange(t_ids.size), c]
+        self.lev_c[self.depth[t_ids], t_ids] = c
+        self.depth[t_ids] += 1
 
-    choose(np.arange(n_t), np.repeat(counts, 2, axis=0))
-
-    # Refine while the located bins would hold too many values to collect at once.
-    # range_lo/hi: exact value range of a target's members, known when its last refinement did
-    # not split them; the next level then spans exactly that range, which always splits.
-    range_lo = np.full(n_t, np.nan)
-    range_hi = np.full(n_t, np.nan)
-    stuck = np.zeros(n_t, dtype=bool)  # cannot be split further (range below float resolution)
-    while True:
-        pending = np.flatnonzero(~resolved)
-        open_t = pending[~stuck[pending]]
-        excess = int(size[pending].sum()) - max_collect
+    def to_refine(self, max_collect: int) -> np.ndarray:
+        """Targets to refine so the located bins hold at most ``max_collect`` values (largest first)."""
+        pending = np.flatnonzero(~self.resolved)
+        open_t = pending[~self.stuck[pending]]
+        excess = int(self.size[pending].sum()) - max_collect
         if excess <= 0 or open_t.size == 0:
-            break
-        order = open_t[np.argsort(size[open_t], kind="stable")[::-1]]
-        refine = order[: int(np.searchsorted(np.cumsum(size[order]), excess)) + 1]
-        d = depth[refine]
+            return np.empty(0, dtype=np.int64)
+        order = open_t[np.argsort(self.size[open_t], kind="stable")[::-1]]
+        return order[: int(np.searchsorted(np.cumsum(self.size[order]), excess)) + 1]
+
+    def add_level(self, refine: np.ndarray, nbins: int) -> None:
+        """Next level of ``refine``: the previous level's chosen bin split in nbins, or the exact range."""
+        d = self.depth[refine]
         need = int(d.max()) + 1
-        if lev_a.shape[0] < need:
-            grow = need - lev_a.shape[0]
-            lev_a = np.vstack([lev_a, np.zeros((grow, n_t))])
-            lev_s = np.vstack([lev_s, np.zeros((grow, n_t))])
-            lev_c = np.vstack([lev_c, np.zeros((grow, n_t), dtype=np.int64)])
-        # Next level: the chosen bin of the previous level split into nbins, or the exact range.
-        prev_s = lev_s[d - 1, refine]
+        if self.lev_a.shape[0] < need:
+            grow = need - self.lev_a.shape[0]
+            self.lev_a = np.vstack([self.lev_a, np.zeros((grow, self.n))])
+            self.lev_s = np.vstack([self.lev_s, np.zeros((grow, self.n))])
+            self.lev_c = np.vstack([self.lev_c, np.zeros((grow, self.n), dtype=np.int64)])
+        prev_s = self.lev_s[d - 1, refine]
         safe_s = np.where(prev_s > 0, prev_s, 1.0)
-        a_new = lev_a[d - 1, refine] + np.where(prev_s > 0, lev_c[d - 1, refine] / safe_s, 0.0)
+        a_new = self.lev_a[d - 1, refine] + np.where(prev_s > 0, self.lev_c[d - 1, refine] / safe_s, 0.0)
         s_new = prev_s * nbins
-        known = np.isfinite(range_lo[refine])
+        known = np.isfinite(self.range_lo[refine])
         with np.errstate(divide="ignore", over="ignore"):
-            s_range = nbins / (range_hi[refine] - range_lo[refine])
-        a_new = np.where(known, range_lo[refine], a_new)
-        s_new = np.where(known, s_range, s_new)
-        lev_a[d, refine] = a_new
-        lev_s[d, refine] = s_new
-        slot = np.full(n_t, -1, dtype=np.int64)
+            s_range = nbins / (self.range_hi[refine] - self.range_lo[refine])
+        self.lev_a[d, refine] = np.where(known, self.range_lo[refine], a_new)
+        self.lev_s[d, refine] = np.where(known, s_range, s_new)
+
+    def update(
+        self, refine: np.ndarray, hist: np.ndarray, vmin: np.ndarray, vmax: np.ndarray, nbins: int
+    ) -> None:
+        """Take a refinement histogram of ``refine`` (and its members' min and max) into account."""
+        # Members all equal: the order statistic is that value, no need to collect.
+        flat = vmin == vmax
+        self.resolved[refine[flat]] = True
+        self.result[refine[flat]] = vmin[flat]
+        keep = ~flat
+        t_keep = refine[keep]
+        before = self.size[t_keep].copy()
+        self.choose(t_keep, hist[keep])
+        no_split = self.size[t_keep] == before
+        self.range_lo[t_keep] = np.where(no_split, vmin[keep], np.nan)
+        self.range_hi[t_keep] = np.where(no_split, vmax[keep], np.nan)
+        with np.errstate(divide="ignore", over="ignore"):
+            s_next = nbins / (vmax[keep] - vmin[keep])
+        self.stuck[t_keep] = no_split & ~(np.isfinite(s_next) & (s_next > 0))
+
+
+def _refine(
+    targets: _Targets, values: Any, units: Any, unit_codes: np.ndarray, nbins: int, max_collect: int
+) -> None:
+    """Histogram passes over the located bins while they would hold too many values to collect."""
+    while (refine := targets.to_refine(max_collect)).size:
+        targets.add_level(refine, nbins)
+        slot = np.full(targets.n, -1, dtype=np.int64)
         slot[refine] = np.arange(refine.size)
         hist, vmin, vmax = _reduce_blocks(
             _hist_targets_block,
@@ -413,51 +460,40 @@ def zonal_quantiles(
             unit_codes,
             slot,
             refine.size,
-            depth,
-            lev_a,
-            lev_s,
-            lev_c,
+            targets.depth,
+            targets.lev_a,
+            targets.lev_s,
+            targets.lev_c,
             nbins,
         )
-        # Members all equal: the order statistic is that value, no need to collect.
-        flat = vmin == vmax
-        resolved[refine[flat]] = True
-        result[refine[flat]] = vmin[flat]
-        keep = ~flat
-        t_keep = refine[keep]
-        before = size[t_keep].copy()
-        choose(t_keep, hist[keep])
-        no_split = size[t_keep] == before
-        range_lo[t_keep] = np.where(no_split, vmin[keep], np.nan)
-        range_hi[t_keep] = np.where(no_split, vmax[keep], np.nan)
-        with np.errstate(divide="ignore", over="ignore"):
-            s_next = nbins / (vmax[keep] - vmin[keep])
-        stuck[t_keep] = no_split & ~(np.isfinite(s_next) & (s_next > 0))
+        targets.update(refine, hist, vmin, vmax, nbins)
 
-    # Pass 2: collect the members of the located bins, sort per target, pick.
-    want = ~resolved
-    if want.any():
-        tid, vals = _reduce_blocks(
-            _collect_block,
-            _combine_collect,
-            values,
-            units,
-            unit_codes,
-            want,
-            depth,
-            lev_a,
-            lev_s,
-            lev_c,
-            nbins,
-        )
-        order = np.lexsort((vals, tid))
-        tid, vals = tid[order], vals[order]
-        start = np.searchsorted(tid, np.arange(n_t))
-        got = np.bincount(tid, minlength=n_t)
-        w = np.flatnonzero(want)
-        if np.any(got[w] != size[w]):  # bins are recomputed identically, so this is a bug
-            raise RuntimeError("zonal_quantiles: collected counts differ from the histogram")
-        result[w] = vals[start[w] + rank[w]]
 
-    lower, upper = result[0::2], result[1::2]
-    return unit_codes, _lerp(lower, upper, gamma), n
+def _collect_order_statistics(
+    targets: _Targets, values: Any, units: Any, unit_codes: np.ndarray, nbins: int
+) -> None:
+    """Last pass: collect the members of the located bins, sort per target, pick each rank."""
+    want = ~targets.resolved
+    if not want.any():
+        return
+    tid, vals = _reduce_blocks(
+        _collect_block,
+        _combine_collect,
+        values,
+        units,
+        unit_codes,
+        want,
+        targets.depth,
+        targets.lev_a,
+        targets.lev_s,
+        targets.lev_c,
+        nbins,
+    )
+    order = np.lexsort((vals, tid))
+    tid, vals = tid[order], vals[order]
+    start = np.searchsorted(tid, np.arange(targets.n))
+    got = np.bincount(tid, minlength=targets.n)
+    w = np.flatnonzero(want)
+    if np.any(got[w] != targets.size[w]):  # bins are recomputed identically, so this is a bug
+        raise RuntimeError("zonal_quantiles: collected counts differ from the histogram")
+    targets.result[w] = vals[start[w] + targets.rank[w]]

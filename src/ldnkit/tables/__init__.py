@@ -1,9 +1,13 @@
-"""Area statistics and the UNCCD PRAIS 4 SO1 tables (pandas DataFrames; xlsx and JSON writers)."""
+"""The UNCCD PRAIS 4 SO1 tables (pandas DataFrames; xlsx and JSON writers).
 
-from ldnkit.tables.areastats import CrosstabRequest, compute_crosstabs, crosstab
+Also re-exports the cross-tabulation engine (home: :mod:`ldnkit.crosstab`) and ``AOI_SCOPE``
+(home: :mod:`ldnkit.codes`) for existing callers.
+"""
+
+from ldnkit.codes import AOI_SCOPE
+from ldnkit.crosstab import CrosstabRequest, compute_crosstabs, crosstab
 from ldnkit.tables.export import tables_to_json, write_xlsx
 from ldnkit.tables.prais import (
-    AOI_SCOPE,
     TABLE_TITLES,
     PeriodLayers,
     TableInputs,

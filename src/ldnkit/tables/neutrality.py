@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ldnkit import codes
+from ldnkit.codes import AOI_SCOPE
 from ldnkit.errors import ConfigError
 from ldnkit.indicators.neutrality import (
     ACHIEVED,
     ALL_LAND_TYPES,
-    AOI_SCOPE,
     DELTA,
     GAINS,
     LAND_TYPE,

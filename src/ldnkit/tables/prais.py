@@ -1,7 +1,7 @@
 """The UNCCD PRAIS 4 (2026) SO1 tables as pandas DataFrames (methodology §1.11).
 
 All areas come from one set of cross-tabulations computed in a single dask pass
-(:func:`ldnkit.tables.areastats.compute_crosstabs`); the tables are then marginal sums of these
+(:func:`ldnkit.crosstab.compute_crosstabs`); the tables are then marginal sums of these
 small frames, so the figures of different tables agree exactly.
 
 Conventions (the same in every table)
@@ -27,12 +27,12 @@ import pandas as pd
 import xarray as xr
 
 from ldnkit import codes
+from ldnkit.codes import AOI_SCOPE
+from ldnkit.crosstab import CrosstabRequest, compute_crosstabs
 from ldnkit.errors import ConfigError, PeriodError
-from ldnkit.tables.areastats import CrosstabRequest, compute_crosstabs
 
 DataArray = xr.DataArray
 NODATA = codes.NODATA
-AOI_SCOPE = "Area of interest"
 KM2 = "Area (km²)"
 PCT = "% of total land area"
 LAND = "Total land area (km²)"

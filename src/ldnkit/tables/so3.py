@@ -1,7 +1,7 @@
 """The UNCCD PRAIS 4 SO3 (drought) tables as pandas DataFrames (methodology §3.3).
 
 Areas and population counts come from the one-pass cross-tabulation machinery of
-:mod:`ldnkit.tables.areastats`: every year's hazard, population and DVI layers are reduced block
+:mod:`ldnkit.crosstab`: every year's hazard, population and DVI layers are reduced block
 by block, and the requests of all grids (hazard, population, gridded DVI) are evaluated in ONE
 ``dask.compute``, so an SPI computed lazily upstream is computed once.
 
@@ -37,9 +37,8 @@ import xarray as xr
 
 from ldnkit import codes
 from ldnkit.area import cell_area
+from ldnkit.crosstab import CrosstabRequest, crosstab_graph  # one graph per grid, one compute
 from ldnkit.errors import ConfigError, InputError
-from ldnkit.tables.areastats import CrosstabRequest
-from ldnkit.tables.areastats import _build as _build_crosstabs  # one graph per grid, one compute
 from ldnkit.tables.prais import AOI_SCOPE, KM2, LAND, NO_DATA, PCT
 
 __all__ = ["SO3_TABLE_TITLES", "DEFAULT_DVI_TOLERANCE", "compute_so3_tables", "area_basis"]
@@ -530,7 +529,7 @@ def compute_so3_tables(
                 layers = {k: ds[k].isel(sel, drop=True) for k in (*_COMPONENTS, "dvi")}
                 req[f"dvi_{s}_{j}"] = CrosstabRequest({}, d_area, dzones, layers)
 
-    delayed = {g: _build_crosstabs(r) for g, r in groups.items()}
+    delayed = {g: crosstab_graph(r) for g, r in groups.items()}
     kwargs = {} if scheduler is None else {"scheduler": scheduler}
     ct: dict[str, pd.DataFrame] = {}
     if delayed:

@@ -1,4 +1,6 @@
-"""Area statistics: cross-tabulate categorical layers weighted by pixel area, block by block.
+"""Weighted cross-tabulation: categorical layers tabulated by pixel area, block by block.
+
+A base module (imports only codes and errors): indicators and tables both use it.
 
 Each dask block is reduced to a small table (one row per combination of codes present in the
 block); the block tables are merged in a tree, so memory is bounded by the chunk size and the
@@ -266,8 +268,11 @@ def _as_2d(arr: xr.DataArray, what: str) -> xr.DataArray:
     return arr
 
 
-def _build(requests: Mapping[str, CrosstabRequest]) -> Delayed:
-    """One delayed object computing every request's DataFrame (dict name -> DataFrame)."""
+def crosstab_graph(requests: Mapping[str, CrosstabRequest]) -> Delayed:
+    """One delayed object computing every request's DataFrame (dict name -> DataFrame).
+
+    For callers that put several graphs into one ``dask.compute`` (each input block read once).
+    """
     if not requests:
         raise ValueError("no cross-tabulation requested")
     arrays: list = []
@@ -377,7 +382,7 @@ def crosstab(
     >>> ct = crosstab({"lc_2000": lc0, "lc_2015": lc1}, area)          # doctest: +SKIP
     >>> ct.pivot_table("area", "lc_2000", "lc_2015", aggfunc="sum")     # doctest: +SKIP
     """
-    obj = _build({"crosstab": CrosstabRequest(keys, area, zones, sums)})["crosstab"]
+    obj = crosstab_graph({"crosstab": CrosstabRequest(keys, area, zones, sums)})["crosstab"]
     return _compute(obj, scheduler) if compute else obj
 
 
@@ -393,4 +398,4 @@ def compute_crosstabs(requests: Mapping[str, CrosstabRequest], scheduler=None) -
     ...                          "soc": CrosstabRequest({"lc": lc}, area, sums={"soc": soc})})
     ...                                                                  # doctest: +SKIP
     """
-    return _compute(_build(requests), scheduler)
+    return _compute(crosstab_graph(requests), scheduler)
