@@ -31,22 +31,14 @@ from rasterio.transform import from_origin
 
 from ldnkit import codes
 from ldnkit.errors import ConfigError, GridError, InputError, PeriodError
-from ldnkit.io.raster import (
-    Grid,
-    _kernel_scale,
-    align,
-    atomic_output_dir,
-    band_years,
-    check_overlap,
-    grid_of,
-    open_annual_stack,
-    open_layer,
-    read_legend,
-    read_tags,
-    write_layer,
-    write_layers,
-)
+from ldnkit.io.grid import Grid, check_overlap, grid_of
+from ldnkit.io.legend import read_legend, read_tags
+from ldnkit.io.read import open_layer
+from ldnkit.io.readers import band_years, open_annual_stack
+from ldnkit.io.run_folder import atomic_output_dir
 from ldnkit.io.vector import check_aoi_inside, rasterize, read_vector
+from ldnkit.io.warp import _kernel_scale, align
+from ldnkit.io.write import write_layer, write_layers
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 BUFFALO = SHARED / "buffalo_ny_modis"

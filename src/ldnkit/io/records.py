@@ -26,8 +26,8 @@ from ldnkit import codes
 from ldnkit.drivers import DriverRecord
 from ldnkit.errors import ConfigError, InputError
 from ldnkit.indicators.corrections import Correction
+from ldnkit.io.grid import Grid, grid_of
 
-from .raster import Grid, grid_of
 from .vector import rasterize, read_vector
 
 __all__ = ["read_corrections", "rasterize_corrections", "read_driver_records", "CORRECTION_FIELDS"]
