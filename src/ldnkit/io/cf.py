@@ -24,6 +24,8 @@ _T_NAMES = ("time", "t", "date", "year", "years")
 
 
 def classify_dim(ds: xr.Dataset, dim: str) -> str | None:
+    """The role of ``dim`` in ``ds``: ``"time"``, ``"x"``, ``"y"`` or None, from its CF ``axis`` /
+    ``standard_name`` attributes, its name (``lat``, ``lon``, ``time`` ...) or a datetime dtype."""
     coord = ds[dim] if dim in ds.variables else None
     attrs = coord.attrs if coord is not None else {}
     axis = str(attrs.get("axis", "")).upper()

@@ -209,12 +209,15 @@ def grid_of(obj: Any) -> Grid:
 
 
 def layer_name(obj: Any) -> str:
+    """How error messages name a layer: its ``source`` attribute, else its name, else ``"layer"``."""
     if isinstance(obj, xr.DataArray):
         return str(obj.attrs.get("source") or obj.name or "layer")
     return "dataset"
 
 
 def spatial_chunks(chunks: Any) -> tuple[int, int]:
+    """Block size ``(y, x)`` in pixels from an int, a ``(y, x)`` pair or a dict with ``y``/``x``
+    (1024 where the dict has none)."""
     if isinstance(chunks, Mapping):
         return int(chunks.get("y", 1024)), int(chunks.get("x", 1024))
     if np.isscalar(chunks):
@@ -305,6 +308,9 @@ def _crs_name(crs: CRS) -> str:
 
 @dataclass(frozen=True)
 class RasterInfo:
+    """What one inspection of a raster file found: its grid, band count, dtype of band 1, nodata,
+    band descriptions and per-band scale and offset."""
+
     grid: Grid
     count: int
     dtype: str

@@ -29,6 +29,7 @@ def set_nodata(da: xr.DataArray, nodata: float | None) -> xr.DataArray:
 
 
 def json_number(v: Any) -> Any:
+    """A nodata or fill value as a plain JSON number: int when whole, None for NaN."""
     v = float(v)
     if math.isnan(v):
         return None

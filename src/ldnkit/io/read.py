@@ -27,10 +27,13 @@ from ldnkit.io.nodata import categorical_target, set_nodata
 
 
 def source_label(path: Any, key: str | None) -> str:
+    """How error messages name an input: ``"<config key> (<path>)"``, or the path alone."""
     return f"{key} ({path})" if key else str(path)
 
 
 def resampling_method(name: str | Resampling) -> Resampling:
+    """The rasterio :class:`Resampling` named ``name`` (``nearest``, ``mode``, ``average``,
+    ``bilinear`` ...); :class:`ConfigError` for an unknown name."""
     if isinstance(name, Resampling):
         return name
     try:
