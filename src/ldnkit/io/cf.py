@@ -79,7 +79,8 @@ def annual_cf_stack(
 ) -> xr.DataArray:
     """The gridded (time, y, x) variable of an open NetCDF / Zarr dataset as a lazy (year, y, x)
     float32 stack: CF-decoded (fill values, valid range, packing), north-up, with canonical
-    coordinates, and annualised (see :func:`open_annual_stack`); ``attrs`` is updated with how."""
+    coordinates, and annualised (see :func:`ldnkit.io.readers.open_annual_stack`); ``attrs`` is
+    updated with how."""
     variable = choose_variable(
         ds, variable, [v for v in ds.data_vars if ds[v].ndim >= 3], key, file_name, "gridded variables"
     )

@@ -114,7 +114,7 @@ def qml_style(legend: codes.Legend, nodata: float | None) -> str:
 
 
 def read_legend(path: str | os.PathLike) -> codes.Legend | None:
-    """The legend stored by :func:`write_layer` in ``path`` (``None`` if it has none)."""
+    """The legend stored by :func:`ldnkit.io.write.write_layer` in ``path`` (``None`` if it has none)."""
     with rasterio.open(path) as src:
         text = src.tags().get(LEGEND_TAG)
     if not text:
@@ -124,8 +124,8 @@ def read_legend(path: str | os.PathLike) -> codes.Legend | None:
 
 
 def read_tags(path: str | os.PathLike) -> dict[str, Any]:
-    """Attributes/tags written by :func:`write_layer` (exact JSON round trip); for other files,
-    the plain GeoTIFF metadata."""
+    """Attributes/tags written by :func:`ldnkit.io.write.write_layer` (exact JSON round trip); for
+    other files, the plain GeoTIFF metadata."""
     with rasterio.open(path) as src:
         tags = src.tags()
     if ATTRS_TAG in tags:

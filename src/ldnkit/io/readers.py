@@ -83,9 +83,9 @@ def open_annual_stack(
 
     With ``grid``, the stack is aligned to it (``resampling`` ``"average"`` by default). GeoTIFF
     sources are read through a ``WarpedVRT``. NetCDF/Zarr stacks not on the grid are aligned with
-    :func:`align`: with ``workdir``, the annual values are computed once into a temporary GeoTIFF
-    there and warped through a ``WarpedVRT`` (eager; keep ``workdir`` until the result is
-    computed); without, lazily block by block.
+    :func:`ldnkit.io.warp.align`: with ``workdir``, the annual values are computed once into a
+    temporary GeoTIFF there and warped through a ``WarpedVRT`` (eager; keep ``workdir`` until the
+    result is computed); without, lazily block by block.
 
     The result has an int ``year`` coordinate, a CRS, NaN for missing and ``attrs`` recording how it
     was made.

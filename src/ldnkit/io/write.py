@@ -494,7 +494,7 @@ def write_layer(
     Raster Attribute Table (``path + ".aux.xml"``), a QGIS style (``path.with_suffix(".qml")``) and
     a ``LDNKIT_LEGEND`` metadata item are written too. Float layers are float32 with NaN nodata.
     ``da.attrs`` plus ``tags`` (method and parameters) are written as GeoTIFF metadata and, as
-    JSON, in ``LDNKIT_ATTRS`` (see :func:`read_tags`). A 3-D layer gets one band per leading
+    JSON, in ``LDNKIT_ATTRS`` (see :func:`ldnkit.io.legend.read_tags`). A 3-D layer gets one band per leading
     coordinate value, described by that value (e.g. the year).
 
     Example
@@ -548,8 +548,9 @@ def write_scratch(
     items: Sequence[tuple[xr.DataArray, str | os.PathLike]], scheduler: Any = None
 ) -> list[Path]:
     """Write intermediate layers in ONE dask computation as plain tiled GeoTIFFs, to be reopened
-    later in the same run with :func:`open_layer`: uncompressed, no COG copy, no legend, and the
-    layer's dtype kept (float64 stays float64, so values round-trip exactly; NaN is missing).
+    later in the same run with :func:`ldnkit.io.read.open_layer`: uncompressed, no COG copy, no
+    legend, and the layer's dtype kept (float64 stays float64, so values round-trip exactly; NaN is
+    missing).
 
     Example
     -------
