@@ -22,7 +22,7 @@ import rasterio
 import yaml
 
 from ldnkit.config import load_config
-from ldnkit.io.raster import open_annual_stack
+from ldnkit.io.readers import open_annual_stack
 from ldnkit.pipeline import run
 
 try:

@@ -12,7 +12,7 @@ import shapely
 from ldnkit import codes
 from ldnkit.errors import InputError
 from ldnkit.indicators.corrections import correction_table, recode
-from ldnkit.io.raster import Grid
+from ldnkit.io.grid import Grid
 from ldnkit.io.records import rasterize_corrections, read_corrections
 from ldnkit.records import Correction
 

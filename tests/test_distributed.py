@@ -124,17 +124,18 @@ def test_overviews_are_written_block_by_block(tmp_path):
     import xarray as xr
 
     from ldnkit import codes
-    from ldnkit.io import raster as rio_io
+    from ldnkit.io.grid import Grid
+    from ldnkit.io.write import write_layers
 
     rng = np.random.default_rng(3)
     h, w = 1300, 1100  # 3 x 3 blocks of 512, partial at the edges; overviews 2 and 4
-    grid = rio_io.Grid(rasterio.crs.CRS.from_epsg(32633), rasterio.Affine(30, 0, 5e5, 0, -30, 1e6), w, h)
+    grid = Grid(rasterio.crs.CRS.from_epsg(32633), rasterio.Affine(30, 0, 5e5, 0, -30, 1e6), w, h)
     cat = rng.integers(-1, 2, (h, w)).astype(np.int16)
     cat[:7] = codes.NODATA
     val = rng.random((h, w)).astype(np.float32)
     val[rng.random((h, w)) < 0.2] = np.nan
     val[:, :9] = np.nan
-    rio_io.write_layers(
+    write_layers(
         [
             (
                 grid.wrap(xr.DataArray(cat).chunk(512).data),

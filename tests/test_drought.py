@@ -770,7 +770,7 @@ GPW = Path(__file__).resolve().parents[2] / "shared" / "data" / "bangladesh_gpw_
 
 @pytest.mark.skipif(not GPW.exists(), reason="../shared/data/bangladesh_gpw_pop is absent")
 def test_exposure_real_gpw_bangladesh_density():
-    from ldnkit.io.raster import open_layer
+    from ldnkit.io.read import open_layer
 
     pop = open_layer(GPW / "gpw_v4_population_density_2015_bangladesh.tif", chunks=256)
     with pytest.raises(InputError, match="ambiguous"):  # the file carries no units

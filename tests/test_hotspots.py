@@ -14,7 +14,7 @@ from ldnkit.area import cell_area
 from ldnkit.drivers import DriverRecord
 from ldnkit.errors import ConfigError
 from ldnkit.indicators.hotspots import attach_drivers, density_mask, find_hotspots, hotspot_kind_layer
-from ldnkit.io.raster import Grid
+from ldnkit.io.grid import Grid
 
 N = codes.NODATA
 X0, Y0 = 500_000.0, 9_900_000.0  # UTM 37S-ish false coordinates, EPSG:32737 (south)

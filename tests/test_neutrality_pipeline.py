@@ -29,7 +29,7 @@ from ldnkit.cli import app
 from ldnkit.config import parse_config
 from ldnkit.demo import N_SITES, N_SITES_DISAGREE
 from ldnkit.errors import ConfigError
-from ldnkit.io.raster import open_layer
+from ldnkit.io.read import open_layer
 from ldnkit.pipeline import run
 
 runner = CliRunner()

@@ -19,8 +19,9 @@ import xarray as xr
 from shapely.geometry import box
 
 from ldnkit import codes
+from ldnkit.io.legend import read_legend
 from ldnkit.io.qgis import write_qgis_project
-from ldnkit.io.raster import read_legend, write_layers
+from ldnkit.io.write import write_layers
 
 
 def _layers(project: Path) -> dict[str, ET.Element]:

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from ldnkit import codes
 from ldnkit.cli import app
 from ldnkit.errors import InputError
-from ldnkit.io.raster import write_layer
+from ldnkit.io.write import write_layer
 from ldnkit.report import compute_warnings, headline, write_report
 from ldnkit.report.maps import _legend_from_aux, _nice_length, km_per_unit, map_figure, read_map
 

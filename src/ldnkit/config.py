@@ -621,7 +621,7 @@ class Compute(_Strict):
         raise ValueError("use threads, processes, synchronous or a scheduler address like tcp://host:8786")
 
 
-class Grid(_Strict):
+class GridConfig(_Strict):
     """The grid every layer is aligned to: ``productivity`` (default), ``land_cover``, ``soc`` or a path."""
 
     target: str = "productivity"
@@ -634,7 +634,7 @@ class RunConfig(_Strict):
     overwrite: bool = False
     title: str = "ldnkit run"
     inputs: Inputs | None = None
-    grid: Grid = Field(default_factory=Grid)
+    grid: GridConfig = Field(default_factory=GridConfig)
     periods: Periods | None = None
     drought: DroughtConfig | None = None
     corrections: CorrectionsConfig | None = None

@@ -14,6 +14,11 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from ldnkit.io.grid import grid_of
+from ldnkit.io.read import open_layer
+from ldnkit.io.readers import open_annual_stack
+from ldnkit.io.write import write_layers
+
 from . import codes
 from .area import cell_area
 from .config import RunConfig
@@ -21,7 +26,6 @@ from .errors import GridError, PeriodError
 from .indicators import drought as dr
 from .indicators.spi import annual_spi, spei, spi
 from .io import climate
-from .io import raster as rio_io
 from .io import vector as vec_io
 from .layer_meta import LAYER_TAG, LayerMeta
 from .progress import Feedback
@@ -50,7 +54,7 @@ def annual_index(cfg: RunConfig) -> xr.DataArray:
     if d.spi is not None:
         path = _need(cfg, d.spi, "drought.spi")
         if path.suffix.lower() in (".tif", ".tiff") or path.is_dir():
-            annual = rio_io.open_annual_stack(path, chunks=cfg.compute.chunk_size, key="drought.spi")
+            annual = open_annual_stack(path, chunks=cfg.compute.chunk_size, key="drought.spi")
         else:
             annual = annual_spi(climate.open_monthly(path, key="drought.spi"), month=m.month)
         annual.attrs.update(index="precomputed", source=str(path))
@@ -100,12 +104,12 @@ def _population(cfg: RunConfig) -> dict[str, xr.DataArray]:
         layers = []
         for year, path in sorted(maps.items()):
             key = f"drought.population.{sex}.{year}"
-            a = rio_io.open_layer(
+            a = open_layer(
                 _need(cfg, path, key), chunks=cfg.compute.chunk_size, masked=True, key=key
             ).squeeze(drop=True)
             if first is None:
-                first = (key, rio_io.grid_of(a), a)
-            elif not rio_io.grid_of(a).same_as(first[1]):
+                first = (key, grid_of(a), a)
+            elif not grid_of(a).same_as(first[1]):
                 raise GridError(
                     key,
                     f"is not on the grid of {first[0]}",
@@ -155,7 +159,7 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
     cls = dr.drought_class(annual, boundaries=d.boundaries)
     pmax = dr.drought_period_max(annual, length=d.period_length, start=d.period_start, return_year=True)
     pcls = dr.drought_class(pmax["spi"], boundaries=d.boundaries)
-    grid = rio_io.grid_of(annual)
+    grid = grid_of(annual)
 
     land = None
     aoi_path = cfg.inputs.area_of_interest if cfg.inputs is not None else None
@@ -174,7 +178,7 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
         exp = dr.exposure(cls, pop, units=d.population.units)
         pexp = dr.exposure(pcls, pop, units=d.population.units, hazard_year=pmax["year"])
         if aoi_path is not None:
-            pgrid = rio_io.grid_of(next(iter(pop.values())))
+            pgrid = grid_of(next(iter(pop.values())))
             pop_mask = vec_io.rasterize(gdf, pgrid, chunks=cfg.compute.chunk_size) == 1
             pop_mask = pop_mask.assign_coords(x=exp.x, y=exp.y)
     dvi = _dvi(cfg) if d.vulnerability is not None and d.vulnerability.table is not None else None
@@ -253,7 +257,7 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
                 desc = f"Drought vulnerability: {comp} {suffix[1:]}".strip()
                 add(f"{comp}{suffix}", one, None, desc, "Other drought layers", "index")
     with fb.stage("Drought layers", pixels=grid.width * grid.height, distributed=distributed):
-        rio_io.write_layers(items)
+        write_layers(items)
     with fb.stage("Drought tables", pixels=grid.width * grid.height, distributed=distributed):
         out.tables = compute_so3_tables(
             hazard=cls,
@@ -276,7 +280,7 @@ def _dvi_mask(dvi_map: xr.Dataset, aoi, cfg: RunConfig) -> xr.DataArray:
     template = dvi_map["dvi"].isel(year=0, drop=True) if "year" in dvi_map["dvi"].dims else dvi_map["dvi"]
     if aoi is None:
         return xr.ones_like(template, dtype=bool)
-    grid = rio_io.grid_of(template)
+    grid = grid_of(template)
     mask = vec_io.rasterize(aoi, grid, chunks=cfg.compute.chunk_size) == 1
     return mask.assign_coords(x=template.x, y=template.y)
 
@@ -292,12 +296,12 @@ def _dvi_grid(cfg: RunConfig) -> xr.Dataset:
         layers = []
         for year, path in items:
             k = f"{key}.{year}" if year is not None else f"{key}.path"
-            a = rio_io.open_layer(
-                _need(cfg, path, k), chunks=cfg.compute.chunk_size, masked=True, key=k
-            ).squeeze(drop=True)
+            a = open_layer(_need(cfg, path, k), chunks=cfg.compute.chunk_size, masked=True, key=k).squeeze(
+                drop=True
+            )
             if first is None:
-                first = (k, rio_io.grid_of(a), a)
-            elif not rio_io.grid_of(a).same_as(first[1]):
+                first = (k, grid_of(a), a)
+            elif not grid_of(a).same_as(first[1]):
                 raise GridError(
                     k, f"is not on the grid of {first[0]}", "give every vulnerability factor on one grid"
                 )

@@ -32,6 +32,10 @@ import pandas as pd
 import shapely
 import xarray as xr
 
+from ldnkit.io.grid import Grid, check_overlap, grid_of
+from ldnkit.io.read import open_layer
+from ldnkit.io.write import write_layers
+
 from . import codes
 from .config import RunConfig
 from .drivers import DriverRecord
@@ -42,7 +46,6 @@ from .indicators import land_types as ltm
 from .indicators import neutrality as nm
 from .indicators import sdg as sdgmod
 from .indicators.land_types import RuleClass, classify_by_rules
-from .io import raster as rio_io
 from .io import vector as vec_io
 from .io.observations import read_observations
 from .io.records import rasterize_corrections, read_corrections, read_driver_records
@@ -107,7 +110,7 @@ class NeutralityContext:
 
     cfg: RunConfig
     tmp: Path
-    grid: rio_io.Grid
+    grid: Grid
     template: xr.DataArray
     inside: xr.DataArray  # bool, the area of interest
     area: xr.DataArray  # km² per pixel
@@ -148,7 +151,7 @@ def _period_names(plans: list) -> list[str]:
     return [p.name for p in plans]
 
 
-def _check_polygons_on_grid(gdf, grid: rio_io.Grid, key: str) -> None:
+def _check_polygons_on_grid(gdf, grid: Grid, key: str) -> None:
     """Every feature must meet the grid's extent (a planning polygon outside it is a mistake)."""
     g = gdf.to_crs(grid.crs) if gdf.crs is not None else gdf
     box = shapely.box(*grid.bounds)
@@ -164,7 +167,7 @@ def _check_polygons_on_grid(gdf, grid: rio_io.Grid, key: str) -> None:
         )
 
 
-def _read_polygons(cfg: RunConfig, path: Path, key: str, grid: rio_io.Grid, layer: str | None = None):
+def _read_polygons(cfg: RunConfig, path: Path, key: str, grid: Grid, layer: str | None = None):
     gdf = vec_io.read_vector(_need_file(cfg, path, key), key=key, layer=layer)
     _check_polygons_on_grid(gdf, grid, key)
     return gdf
@@ -222,7 +225,7 @@ def _effects(gdf, ic, key: str) -> np.ndarray:
 
 def prepare(
     cfg: RunConfig,
-    grid: rio_io.Grid,
+    grid: Grid,
     template: xr.DataArray,
     inside: xr.DataArray,
     plans: list,
@@ -354,16 +357,16 @@ def _keep_uncorrected(path: Path, meta: LayerMeta) -> Path:
     A copy, not a rename: the layer's metadata tag says what it is, and a COG's tags cannot be
     updated in place without breaking its layout."""
     new = path.with_name(f"{path.stem}_uncorrected.tif")
-    da = rio_io.open_layer(path).squeeze(drop=True)
+    da = open_layer(path).squeeze(drop=True)
     attrs = {k: v for k, v in da.attrs.items() if k not in _READER_ATTRS}
     tags = {k: _tag(v) for k, v in attrs.items()} | {LAYER_TAG: meta.tag()}
-    rio_io.write_layers([(da, new, {"legend": meta.legend, "description": meta.description, "tags": tags})])
+    write_layers([(da, new, {"legend": meta.legend, "description": meta.description, "tags": tags})])
     for old in (path, path.with_suffix(".qml"), Path(f"{path}.aux.xml")):
         old.unlink(missing_ok=True)
     return new
 
 
-#: Attributes :func:`ldnkit.io.raster.open_layer` adds to a layer it reads back.
+#: Attributes :func:`ldnkit.io.read.open_layer` adds to a layer it reads back.
 _READER_ATTRS = frozenset(
     {"source", "LDNKIT_ATTRS", "LDNKIT_LEGEND", LAYER_TAG, "_FillValue", "AREA_OR_POINT"}
 )
@@ -406,7 +409,7 @@ def apply_corrections(ctx: NeutralityContext, prep: Prepared) -> CorrectionOutpu
     for n in names:
         ukey = f"{n}/sdg_uncorrected"
         path = out.layers.get(ukey, ctx.paths[f"{n}/sdg"])
-        uncorrected[n] = ctx.align(rio_io.open_layer(path, chunks=ctx.chunks).squeeze(drop=True))
+        uncorrected[n] = ctx.align(open_layer(path, chunks=ctx.chunks).squeeze(drop=True))
     # 2. corrected SDG of each period, status of each reporting period from them
     corrected: dict[str, xr.DataArray] = {}
     for n in names:
@@ -451,12 +454,11 @@ def apply_corrections(ctx: NeutralityContext, prep: Prepared) -> CorrectionOutpu
                 _mask(sdgmod.status(corrected[baseline], corrected[n], expanded=True), ctx.inside),
             )
     with ctx.fb.stage("Corrections (false positives/negatives)", pixels=ctx.grid.width * ctx.grid.height):
-        rio_io.write_layers(items)
+        write_layers(items)
     # 3. the SO1-4.T3 table, from the written layers
     before = {n: uncorrected[n] for n in names if own[n]}
     after = {
-        n: ctx.align(rio_io.open_layer(ctx.paths[f"{n}/sdg"], chunks=ctx.chunks).squeeze(drop=True))
-        for n in before
+        n: ctx.align(open_layer(ctx.paths[f"{n}/sdg"], chunks=ctx.chunks).squeeze(drop=True)) for n in before
     }
     table = corr_mod.correction_table(corrections, {n: raster[n] for n in before}, before, after, ctx.area)
     out.table = _titled(table, "SO1-4.T3")
@@ -496,7 +498,7 @@ def _components(ctx: NeutralityContext, plan) -> tuple[dict, dict, dict]:
     rule_inputs: dict[str, tuple[dict, list, int | None]] = {}
     for name, path in lt.layers.items():
         key = f"neutrality.land_types.layers.{name}"
-        rio_io.check_overlap(grid, rio_io.grid_of(_need_file(cfg, path, key)), key)
+        check_overlap(grid, grid_of(_need_file(cfg, path, key)), key)
         a = ctx.loader.categorical(path, key, grid).squeeze(drop=True)
         comps[name] = _mask(ctx.align(_categorical(a)), ctx.inside)
     if lt.rules:
@@ -504,7 +506,7 @@ def _components(ctx: NeutralityContext, plan) -> tuple[dict, dict, dict]:
             layers = {}
             for var, path in rule.layers.items():
                 key = f"neutrality.land_types.rules[{i}].layers.{var}"
-                rio_io.check_overlap(grid, rio_io.grid_of(_need_file(cfg, path, key)), key)
+                check_overlap(grid, grid_of(_need_file(cfg, path, key)), key)
                 layers[var] = ctx.align(ctx.loader.continuous(path, key, grid).squeeze(drop=True)).where(
                     ctx.inside
                 )
@@ -647,7 +649,7 @@ def run_neutrality(
     risk = None
     if nt.risk is not None:
         key = "neutrality.risk.path"
-        rio_io.check_overlap(ctx.grid, rio_io.grid_of(_need_file(cfg, nt.risk.path, key)), key)
+        check_overlap(ctx.grid, grid_of(_need_file(cfg, nt.risk.path, key)), key)
         risk = ctx.align(ctx.loader.continuous(nt.risk.path, key, ctx.grid).squeeze(drop=True))
     rh = nm.response_hierarchy(
         status3, lpd, status_classes=3, risk=risk, risk_threshold=nt.risk.threshold if nt.risk else 0.0
@@ -670,13 +672,11 @@ def run_neutrality(
     with ctx.fb.stage(
         "Neutrality layers", pixels=ctx.grid.width * ctx.grid.height, distributed=ctx.distributed
     ):
-        rio_io.write_layers(items)
+        write_layers(items)
     timings["layers"] = time.perf_counter() - t
 
     def reopen(name: str) -> xr.DataArray:
-        return ctx.align(
-            rio_io.open_layer(out.layers[f"neutrality/{name}"], chunks=ctx.chunks).squeeze(drop=True)
-        )
+        return ctx.align(open_layer(out.layers[f"neutrality/{name}"], chunks=ctx.chunks).squeeze(drop=True))
 
     # ---- balance sheet, response areas, projected balance ---------------------------------------------
     t = time.perf_counter()
@@ -795,7 +795,7 @@ def run_neutrality(
             meta = neutrality_meta(name, None, desc, 90).replace(unit="id")
             out.meta[f"neutrality/{name}"] = meta
             tags = {k: _tag(v) for k, v in labels.attrs.items()} | {LAYER_TAG: meta.tag()}
-            rio_io.write_layers(
+            write_layers(
                 [(labels.astype("int32"), path, {"legend": None, "description": desc, "tags": tags})]
             )
             out.layers[f"neutrality/{name}"] = path
@@ -803,7 +803,7 @@ def run_neutrality(
             del labels
         hot_table, bright_table = spot_tables["hotspot"], spot_tables["brightspot"]
         reopened = [
-            ctx.align(rio_io.open_layer(out.layers[f"neutrality/{n}"], chunks=ctx.chunks).squeeze(drop=True))
+            ctx.align(open_layer(out.layers[f"neutrality/{n}"], chunks=ctx.chunks).squeeze(drop=True))
             for n in ("hotspots", "brightspots")
         ]
         kind_layer = _mask(hs.hotspot_kind_layer(*reopened), ctx.inside).rio.write_crs(ctx.grid.crs)
@@ -812,9 +812,7 @@ def run_neutrality(
         meta = neutrality_meta("hotspot_kind", codes.HOTSPOTS, desc, 80)
         out.meta["neutrality/hotspot_kind"] = meta
         tags = {k: _tag(v) for k, v in kind_layer.attrs.items()} | {LAYER_TAG: meta.tag()}
-        rio_io.write_layers(
-            [(kind_layer, path, {"legend": codes.HOTSPOTS, "description": desc, "tags": tags})]
-        )
+        write_layers([(kind_layer, path, {"legend": codes.HOTSPOTS, "description": desc, "tags": tags})])
         out.layers["neutrality/hotspot_kind"] = path
         out.attrs["neutrality/hotspot_kind"] = _jsonable(dict(kind_layer.attrs))
     timings["hotspots"] = time.perf_counter() - t

@@ -25,6 +25,13 @@ import numpy as np
 import rasterio
 import xarray as xr
 
+from ldnkit.io.grid import check_overlap, grid_of, is_virtual
+from ldnkit.io.read import open_layer
+from ldnkit.io.readers import band_years, open_annual_stack
+from ldnkit.io.run_folder import atomic_output_dir
+from ldnkit.io.warp import align
+from ldnkit.io.write import write_layers, write_scratch
+
 from . import __version__, codes
 from .area import cell_area
 from .config import RunConfig, load_config
@@ -33,7 +40,6 @@ from .indicators import land_cover as lcmod
 from .indicators import productivity as prod
 from .indicators import sdg as sdgmod
 from .indicators import soc as socmod
-from .io import raster as rio_io
 from .io import vector as vec_io
 from .layer_meta import LAYER_TAG, LayerMeta
 from .periods import PeriodPlan, plan_periods
@@ -192,7 +198,7 @@ class Result:
         key = f"{period}/{name}" if period else name
         if key not in self.layers:
             raise KeyError(f"no layer {key!r}; have {sorted(self.layers)}")
-        return rio_io.open_layer(self.layers[key]).squeeze(drop=True)
+        return open_layer(self.layers[key]).squeeze(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -266,7 +272,7 @@ def _gdal_cache() -> None:
 
 
 def _need_file(cfg: RunConfig, path: Path, key: str) -> Path:
-    if rio_io.is_virtual(path):  # /vsis3/... on object storage: GDAL reports a missing object
+    if is_virtual(path):  # /vsis3/... on object storage: GDAL reports a missing object
         return Path(path)
     p = cfg.resolve(path)
     if not p.exists():
@@ -308,7 +314,7 @@ class _Loader:
             return None
         path = _need_file(self.cfg, pi.path, "inputs.productivity.path")
         self.inputs_used["productivity"] = str(path)
-        return rio_io.open_annual_stack(
+        return open_annual_stack(
             path,
             years=pi.years,
             variable=pi.variable,
@@ -323,13 +329,13 @@ class _Loader:
     def categorical(self, path: Path, key: str, grid) -> xr.DataArray:
         p = _need_file(self.cfg, path, key)
         self.inputs_used[key] = str(p)
-        a = rio_io.open_layer(p, grid=grid, resampling="nearest", chunks=self.chunks, key=key)
+        a = open_layer(p, grid=grid, resampling="nearest", chunks=self.chunks, key=key)
         return a
 
     def continuous(self, path: Path, key: str, grid) -> xr.DataArray:
         p = _need_file(self.cfg, path, key)
         self.inputs_used[key] = str(p)
-        return rio_io.open_layer(p, grid=grid, resampling="average", chunks=self.chunks, key=key, masked=True)
+        return open_layer(p, grid=grid, resampling="average", chunks=self.chunks, key=key, masked=True)
 
 
 def _nesting(cfg: RunConfig) -> dict[int, list[int]]:
@@ -385,7 +391,7 @@ def run(
     gdal_env = rasterio.Env(GDAL_CACHEMAX=cache) if cache else rasterio.Env()
     with gdal_env, _scheduler(cfg.compute.scheduler, cfg.compute.workers) as distributed:
         fb.distributed = distributed
-        with rio_io.atomic_output_dir(out, overwrite=cfg.overwrite) as tmp:
+        with atomic_output_dir(out, overwrite=cfg.overwrite) as tmp:
             if cfg.inputs is not None:
                 result = _run_into(cfg, tmp, fb, distributed)
             else:
@@ -443,18 +449,18 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
                 "is 'productivity' but there is no productivity input",
                 "set grid.target to land_cover, soc or a raster path",
             )
-        grid = rio_io.grid_of(vi)
+        grid = grid_of(vi)
     elif target == "land_cover":
         lc_in = cfg.inputs.land_cover
         first = lc_in.path if lc_in.path is not None else next(iter(lc_in.maps.values()))
-        grid = rio_io.grid_of(_need_file(cfg, first, "inputs.land_cover"))
+        grid = grid_of(_need_file(cfg, first, "inputs.land_cover"))
     elif target == "soc":
-        grid = rio_io.grid_of(_need_file(cfg, cfg.inputs.soc.path, "inputs.soc.path"))
+        grid = grid_of(_need_file(cfg, cfg.inputs.soc.path, "inputs.soc.path"))
     else:
-        grid = rio_io.grid_of(_need_file(cfg, Path(target), "grid.target"))
-    if vi is not None and rio_io.grid_of(vi) != grid:
-        rio_io.check_overlap(grid, rio_io.grid_of(vi), "inputs.productivity")
-        vi = rio_io.align(vi, grid, "average", chunks=chunks, workdir=scratch)
+        grid = grid_of(_need_file(cfg, Path(target), "grid.target"))
+    if vi is not None and grid_of(vi) != grid:
+        check_overlap(grid, grid_of(vi), "inputs.productivity")
+        vi = align(vi, grid, "average", chunks=chunks, workdir=scratch)
     fb.say(f"Grid: {grid.width} x {grid.height} pixels, {_crs_label(grid.crs)}")
 
     # ---- land cover ---------------------------------------------------------------------------
@@ -465,14 +471,14 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         for year, path in sorted(lc_in.maps.items()):
             key = f"inputs.land_cover.maps.{year}"
             p = _need_file(cfg, path, key)
-            rio_io.check_overlap(grid, rio_io.grid_of(p), key)
+            check_overlap(grid, grid_of(p), key)
             raw_maps[int(year)] = loader.categorical(path, key, grid).squeeze(drop=True)
     else:
         key = "inputs.land_cover.path"
         p = _need_file(cfg, lc_in.path, key)
-        rio_io.check_overlap(grid, rio_io.grid_of(p), key)
+        check_overlap(grid, grid_of(p), key)
         stack = loader.categorical(lc_in.path, key, grid)
-        years = rio_io.band_years(p, lc_in.years, key=key)
+        years = band_years(p, lc_in.years, key=key)
         for i, year in enumerate(years):
             raw_maps[year] = stack.isel(band=i, drop=True)
     lc_nodata = list(lc_in.nodata)
@@ -504,7 +510,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     # ---- SOC ------------------------------------------------------------------------------------
     soc_in = cfg.inputs.soc
     soc_path = _need_file(cfg, soc_in.path, "inputs.soc.path")
-    rio_io.check_overlap(grid, rio_io.grid_of(soc_path), "inputs.soc.path")
+    check_overlap(grid, grid_of(soc_path), "inputs.soc.path")
     soc_ref = loader.continuous(soc_in.path, "inputs.soc.path", grid).squeeze(drop=True)
     if soc_in.nodata is not None:
         soc_ref = soc_ref.where(soc_ref != soc_in.nodata)
@@ -535,7 +541,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
     zones = None
     if cz.path is not None:
         czk = "inputs.climate_zones.path"
-        rio_io.check_overlap(grid, rio_io.grid_of(_need_file(cfg, cz.path, czk)), czk)
+        check_overlap(grid, grid_of(_need_file(cfg, cz.path, czk)), czk)
         zones = _as_int16(loader.categorical(cz.path, czk, grid).squeeze(drop=True))
     soc_annual = socmod.soc_stock(
         soc_ref,
@@ -623,7 +629,7 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         if plan.external_lpd:
             key = "inputs.external_lpd.path"
             p = _need_file(cfg, ext.path, key)
-            rio_io.check_overlap(grid, rio_io.grid_of(p), key)
+            check_overlap(grid, grid_of(p), key)
             ext_layer = _as_int16(loader.categorical(ext.path, key, grid).squeeze(drop=True))
             pl["lpd"] = prod.external_lpd(ext_layer, legend=ext.legend)
         else:
@@ -687,12 +693,12 @@ def _run_into(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool) -> Res
         items.append((layer.squeeze(drop=True), path, opts))
         paths[key] = path
     with fb.stage("Computing and writing layers", pixels=grid.width * grid.height, distributed=distributed):
-        rio_io.write_layers(items)
+        write_layers(items)
     timings["layers"] = time.perf_counter() - t
     layer_attrs = {k: _jsonable(layers[k].attrs) for k in paths}
 
     def reopen(key: str) -> xr.DataArray:
-        a = rio_io.open_layer(paths[key], chunks=chunks).squeeze(drop=True)
+        a = open_layer(paths[key], chunks=chunks).squeeze(drop=True)
         return a.assign_coords(x=template.x, y=template.y)
 
     # ---- false positives / negatives: recode, keep the uncorrected layers, before the tables ----------
@@ -898,12 +904,12 @@ def _performance_inputs(
         if ukey not in items:
             items[ukey] = (grid.wrap(units.data), scratch / f"units_{len(items)}.tif")
         keys[p.name] = (key, ukey)
-    paths = dict(zip(items, rio_io.write_scratch(list(items.values())), strict=True))
+    paths = dict(zip(items, write_scratch(list(items.values())), strict=True))
     out = {}
     for p in todo:
         mkey, ukey = keys[p.name]
-        mean = rio_io.open_layer(paths[mkey], chunks=chunks).expand_dims(year=[p.performance[1]])
-        out[p.name] = (mean, rio_io.open_layer(paths[ukey], chunks=chunks))
+        mean = open_layer(paths[mkey], chunks=chunks).expand_dims(year=[p.performance[1]])
+        out[p.name] = (mean, open_layer(paths[ukey], chunks=chunks))
     return out
 
 

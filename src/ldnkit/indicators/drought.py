@@ -487,7 +487,8 @@ def _on_population_grid(
     layer: xr.DataArray, pop: xr.DataArray, fill: Any, chunks: tuple[int, int], where: str
 ) -> xr.DataArray:
     """``layer`` (lead, y, x) resampled to ``pop``'s grid by nearest neighbour (lazy)."""
-    from ldnkit.io.raster import align, check_overlap, grid_of
+    from ldnkit.io.grid import check_overlap, grid_of
+    from ldnkit.io.warp import align
 
     lead = layer.dims[0]
     hcrs, pcrs = layer.rio.crs, pop.rio.crs

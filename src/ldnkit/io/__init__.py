@@ -1,7 +1,10 @@
 """Input and output: the only part of ldnkit (with the pipeline) that touches the disk.
 
-:mod:`ldnkit.io.raster` opens GeoTIFF / any GDAL raster, NetCDF and Zarr sources lazily as xarray,
-aligns layers to a common :class:`~ldnkit.io.raster.Grid`, writes Cloud-Optimised GeoTIFFs with
-their legend, and provides the atomic run folder. :mod:`ldnkit.io.vector` reads areas of interest
-and region polygons and rasterizes them lazily.
+One idea a module: :mod:`~ldnkit.io.grid` (the pixel grid of layers and files, overlap checks),
+:mod:`~ldnkit.io.read` (open one GDAL raster lazily), :mod:`~ldnkit.io.readers` (the table of
+input formats and annual stacks from GeoTIFF, folders, NetCDF and Zarr), :mod:`~ldnkit.io.cf`
+(CF decoding), :mod:`~ldnkit.io.warp` (align a layer to a grid), :mod:`~ldnkit.io.write` (COGs),
+:mod:`~ldnkit.io.legend` (the metadata contract of written layers), :mod:`~ldnkit.io.nodata` (the
+missing-value convention), :mod:`~ldnkit.io.run_folder` (the atomic run folder);
+:mod:`ldnkit.io.vector` reads areas of interest and region polygons and rasterizes them lazily.
 """

@@ -35,7 +35,10 @@ import xarray as xr
 from rasterio.crs import CRS
 
 from ldnkit.errors import ConfigError, InputError
-from ldnkit.io import raster
+from ldnkit.io.cf import choose_variable, classify_dim
+from ldnkit.io.grid import inspect_raster, spatial_chunks
+from ldnkit.io.read import decode_values, open_layer, source_label
+from ldnkit.io.readers import open_cf_dataset
 
 _DATE_RE = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|2100)[-_/.]?(0[1-9]|1[0-2])(?:[-_/.]?(\d\d))?(?!\d)")
 _DATE_COLUMNS = ("date", "time", "month", "datetime", "period", "yearmonth", "yyyymm")
@@ -198,7 +201,7 @@ def open_monthly(
     >>> s = spi(p, scale=12)
     """
     src = Path(path)
-    where = raster._where(src, key)
+    where = source_label(src, key)
     if not src.exists():
         raise InputError(where, "file not found", "check the path")
     suffix = src.suffix.lower()
@@ -223,7 +226,7 @@ def open_monthly(
 
 
 def _open_tiff(src: Path, where: str, start: str | None, nodata: float | None, chunks: Any) -> xr.DataArray:
-    info = raster._inspect(src, where)
+    info = inspect_raster(src, where)
     if start is not None:
         m0 = _parse_month(start)
         if m0 is None:
@@ -241,8 +244,8 @@ def _open_tiff(src: Path, where: str, start: str | None, nodata: float | None, c
             )
         months = np.asarray(parsed, dtype=np.int64)
         how = "band descriptions"
-    cy, cx = raster._spatial_chunks(chunks)
-    da = raster.open_layer(src, chunks={"y": cy, "x": cx}, masked=True, nodata=nodata)
+    cy, cx = spatial_chunks(chunks)
+    da = open_layer(src, chunks={"y": cy, "x": cx}, masked=True, nodata=nodata)
     if "band" not in da.dims:
         da = da.expand_dims("band")
     da = da.rename(band="time").assign_coords(time=_month_starts(months))
@@ -265,13 +268,13 @@ def _open_tiff(src: Path, where: str, start: str | None, nodata: float | None, c
 def _open_cf(
     src: Path, where: str, key: str, variable: str | None, nodata: float | None, chunks: Any
 ) -> xr.DataArray:
-    ds = raster.open_cf_dataset(src, where)
+    ds = open_cf_dataset(src, where)
 
     def roles_of(v: Any) -> dict[Any, str | None]:
-        return {d: raster._classify_dim(ds, str(d)) for d in ds[v].dims}
+        return {d: classify_dim(ds, str(d)) for d in ds[v].dims}
 
     candidates = [v for v in ds.data_vars if "time" in roles_of(v).values()]
-    variable = raster.choose_variable(ds, variable, candidates, key, src.name, "variables with a time axis")
+    variable = choose_variable(ds, variable, candidates, key, src.name, "variables with a time axis")
     var = ds[variable]
     roles = roles_of(variable)
     tdims = [d for d, r in roles.items() if r == "time"]
@@ -300,7 +303,7 @@ def _open_cf(
     else:
         da = da.transpose("time", "y", "x")
     keep = [c for c in da.coords if c in ("time", "y", "x", "station")]
-    values = raster._decode(
+    values = decode_values(
         da.drop_vars([c for c in da.coords if c not in keep]),
         fills,
         float(a.get("scale_factor", 1.0)),
@@ -321,7 +324,7 @@ def _open_cf(
             values = values.isel(y=slice(None, None, -1))
         if values.sizes["x"] > 1 and float(values["x"][1]) < float(values["x"][0]):
             values = values.isel(x=slice(None, None, -1))
-        cy, cx = raster._spatial_chunks(chunks)
+        cy, cx = spatial_chunks(chunks)
         values = values.chunk({"time": -1, "y": cy, "x": cx})
         if crs is not None:
             values = values.rio.write_crs(crs)

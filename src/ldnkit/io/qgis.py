@@ -2,7 +2,7 @@
 
 The project is plain QGIS 3 XML with RELATIVE data sources (``./layers/...``), so the run folder
 can be moved or zipped. Categorical layers embed the paletted renderer of the ``.qml`` written
-beside them by :func:`ldnkit.io.raster.write_layer` (same classes, colours and labels; generated
+beside them by :func:`ldnkit.io.write.write_layer` (same classes, colours and labels; generated
 from the legend stored in the GeoTIFF when the ``.qml`` is missing). Continuous layers get a
 pseudocolour ramp whose limits are the 2nd-98th percentiles of the file (read from its smallest
 overview, so this stays cheap on national rasters), symmetric around 0 for signed quantities
@@ -26,7 +26,7 @@ import rasterio
 from rasterio.crs import CRS
 
 from ldnkit import codes
-from ldnkit.io.raster import _qml, read_legend
+from ldnkit.io.legend import qml_style, read_legend
 
 PROJECT_NAME = "project.qgs"
 QGIS_VERSION = "3.22.0-Białowieża"  # the oldest QGIS this was checked with; newer ones read it
@@ -94,7 +94,7 @@ def paletted_renderer(tif: Path) -> ET.Element | None:
     legend = read_legend(tif)
     if legend is None:
         return None
-    return ET.fromstring(_qml(legend, codes.NODATA)).find(".//rasterrenderer")
+    return ET.fromstring(qml_style(legend, codes.NODATA)).find(".//rasterrenderer")
 
 
 def _sample(tif: Path, max_size: int = 512) -> np.ndarray:

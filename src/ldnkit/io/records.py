@@ -25,7 +25,7 @@ import yaml
 from ldnkit import codes
 from ldnkit.drivers import DriverRecord
 from ldnkit.errors import ConfigError, InputError
-from ldnkit.io.raster import Grid, grid_of
+from ldnkit.io.grid import Grid, grid_of
 from ldnkit.io.vector import rasterize, read_vector
 from ldnkit.records import Correction
 

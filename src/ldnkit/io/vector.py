@@ -17,8 +17,9 @@ import shapely
 import xarray as xr
 from rasterio.windows import Window
 
+from ldnkit.io.grid import Grid, is_virtual, spatial_chunks, transform_bounds
+
 from ..errors import GridError, InputError
-from .raster import Grid, _spatial_chunks, _transform_bounds, is_virtual
 
 # rasterio's rasterize, called from dask's worker threads, warns that its in-memory scratch dataset has
 # no geotransform although the block's transform is passed; the burnt pixels are right (tests compare
@@ -176,7 +177,7 @@ def rasterize(
     tree = shapely.STRtree(geoms)
     # one graph key for all geometries: blocks refer to it instead of embedding copies
     geoms_key, vals_key = dask.delayed(geoms, pure=True), dask.delayed(vals, pure=True)
-    cy, cx = _spatial_chunks(chunks)
+    cy, cx = spatial_chunks(chunks)
     ychunks = dsa.core.normalize_chunks(cy, (grid.height,))[0]
     xchunks = dsa.core.normalize_chunks(cx, (grid.width,))[0]
     rows = []
@@ -229,7 +230,7 @@ def check_aoi_inside(gdf: gpd.GeoDataFrame, grid: Grid, where: str) -> float:
         inside_area = float(aoi.intersection(box).area) if aoi.intersects(box) else 0.0
     if inside_area <= 0:
         b = gdf.total_bounds
-        tb = _transform_bounds(gdf.crs, grid.crs, b) if gdf.crs is not None else None
+        tb = transform_bounds(gdf.crs, grid.crs, b) if gdf.crs is not None else None
         shown = tb if tb is not None else tuple(b)
         raise GridError(
             where,

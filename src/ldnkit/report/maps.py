@@ -34,7 +34,8 @@ from ldnkit import codes  # noqa: E402
 
 __all__ = ["MapData", "Boundaries", "read_map", "read_boundaries", "draw_map", "map_figure"]
 
-LEGEND_TAG = "LDNKIT_LEGEND"
+from ldnkit.io.legend import LEGEND_TAG  # noqa: E402
+
 #: Continuous layers whose values are a change around 0 (diverging colours centred on 0).
 _DIVERGING_HINTS = ("change", "slope", "spi", "trend", "z_score")
 
