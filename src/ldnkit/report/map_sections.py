@@ -9,7 +9,8 @@ subgroup, title, description, unit, order and ``report_map``. The report draws
   not belong to a period (land-cover maps, SOC stocks, drought per period, neutrality ...); a
   subgroup of more than :data:`MAX_SUBGROUP_MAPS` layers (a yearly series) is named in the
   section's intro instead of drawn, and identifiers (unit "id") are not drawn;
-- an "Other layers" section with every layer of a group the report does not know (a new stage's).
+- an "Other layers" section with every layer of a group the report does not know (a new stage's),
+  unless it is already among its period's maps.
 
 Nothing here names a layer: a new layer reaches the report through its metadata.
 """
@@ -113,6 +114,11 @@ def map_sections(
     for group in GROUP_ORDER[:-1]:  # "Other" joins the groups the report does not know
         drawn, intro = _group_entries(entries, group, periods)
         out.append(_section(run, f"map-{slug(group)}", group, drawn, boundaries, max_pixels, intro))
-    other = [(e, _with_period(e, periods)) for _, e in entries if e.get("group") not in GROUP_ORDER[:-1]]
+    other = [
+        (e, _with_period(e, periods))
+        for _, e in entries
+        if e.get("group") not in GROUP_ORDER[:-1]
+        and not (e.get("report_map") and e.get("subgroup") in periods)
+    ]
     out.append(_section(run, f"map-{slug(OTHER_SECTION)}", OTHER_SECTION, other, boundaries, max_pixels))
     return [s for s in out if s is not None]
