@@ -20,6 +20,8 @@ import rasterio
 import yaml
 
 import ldnkit
+from ldnkit import codes
+from ldnkit.layer_meta import sorted_entries
 from ldnkit.pipeline import run
 from ldnkit.tables import AOI_SCOPE, tables_to_json, write_xlsx
 from ldnkit.tables.export import FORMATS, HEADER_ROW
@@ -158,13 +160,50 @@ def _sheet_rows(ws) -> list[tuple]:
 
 
 @pytest.mark.slow
+def test_layers_sheet_lists_every_layer_with_its_metadata(demo):
+    result, xlsx = demo
+    rows = _sheet_rows(openpyxl.load_workbook(xlsx)["Layers"])
+    head = rows[3]
+    assert head == (
+        "Key",
+        "File",
+        "Group",
+        "Subgroup",
+        "Title",
+        "Description",
+        "Unit",
+        "Kind",
+        "Legend",
+        "Classes",
+    )
+    body = [dict(zip(head, r, strict=True)) for r in rows[4:]]
+    entries = result.summary["layers"]
+    assert [r["Key"] for r in body] == [k for k, _ in sorted_entries(entries)]  # display order
+    for r in body:
+        e = entries[r["Key"]]
+        assert (r["File"], r["Group"], r["Title"], r["Kind"]) == (
+            e["path"],
+            e["group"],
+            e["title"],
+            e["kind"],
+        )
+        assert bool(r["Classes"]) == (e["kind"] == "categorical"), r["Key"]
+    lc = next(r for r in body if r["Key"].startswith("land_cover/"))
+    assert lc["Legend"] == "land_cover" and lc["Classes"].startswith("1 Tree-covered areas; 2 Grassland")
+    sdg = next(r for r in body if r["Key"] == "baseline/sdg")
+    assert sdg["Classes"] == "; ".join(
+        f"{c} {n}" for c, n in zip(codes.DEGRADATION.codes, codes.DEGRADATION.names, strict=True)
+    )
+
+
+@pytest.mark.slow
 def test_workbook_layout_and_values(demo):
     result, xlsx = demo
     tables = result.tables
     wb = openpyxl.load_workbook(xlsx)
     ids = list(tables[AOI_SCOPE])
     assert wb.sheetnames[0] == "README"
-    assert wb.sheetnames[1:3] == ["CP-1.T1", "SO1-1.T1"]
+    assert wb.sheetnames[1:4] == ["Layers", "CP-1.T1", "SO1-1.T1"]
     assert set(ids) <= set(wb.sheetnames)
     scopes = list(tables)
     for tid in ids:

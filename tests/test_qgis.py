@@ -22,6 +22,7 @@ from ldnkit import codes
 from ldnkit.io.legend import read_legend
 from ldnkit.io.qgis import write_qgis_project
 from ldnkit.io.write import write_layers
+from ldnkit.layer_meta import LAYER_TAG, LayerMeta
 
 
 def _layers(project: Path) -> dict[str, ET.Element]:
@@ -105,18 +106,38 @@ def mini_run(tmp_path):
     spi = da(rng.normal(0, 1, (10, 12)).astype(np.float32))
     labels = da(rng.integers(0, 4, (10, 12)).astype(np.int32))  # hotspot ids: no legend
     L = run / "layers"
-    write_layers(
-        [
-            (cat, L / "baseline" / "sdg.tif", {"legend": codes.DEGRADATION}),
-            (cat, L / "2016-2023" / "status.tif", {"legend": codes.DEGRADATION}),
-            (cat, L / "2016-2023" / "sdg_uncorrected.tif", {"legend": codes.DEGRADATION}),
-            (lpd, L / "2016-2023" / "lpd.tif", {"legend": codes.LPD}),
-            (soc, L / "soc" / "soc_2000.tif"),
-            (spi, L / "drought" / "spi_2001.tif"),
-            (lpd, L / "neutrality" / "land_types.tif", {"legend": codes.LPD}),
-            (labels, L / "neutrality" / "hotspots.tif"),
-        ]
-    )
+    # each layer with its metadata, as a stage writes it: in the GeoTIFF tag and in summary.json
+    layers = [
+        (cat, "baseline/sdg", LayerMeta("SDG 15.3.1", "SDG 15.3.1", "sdg", "", codes.DEGRADATION, 0)),
+        (cat, "2016-2023/status", LayerMeta("Status", "SDG 15.3.1", "status", "", codes.DEGRADATION, 1)),
+        (
+            cat,
+            "2016-2023/sdg_uncorrected",
+            LayerMeta("SDG, uncorrected", "SDG 15.3.1", "u", "", codes.DEGRADATION, 50),
+        ),
+        (lpd, "2016-2023/lpd", LayerMeta("LPD", "Land productivity", "lpd", "", codes.LPD, 5)),
+        (
+            soc,
+            "soc/soc_2000",
+            LayerMeta("SOC stock 2000", "Soil organic carbon", "soc", "t/ha", subgroup="SOC stock (t/ha)"),
+        ),
+        (
+            spi,
+            "drought/spi_2001",
+            LayerMeta("Annual SPI 2001", "Drought", "spi", "1", subgroup="SPI per year"),
+        ),
+        (lpd, "neutrality/land_types", LayerMeta("Land types", "Neutrality", "types", "", codes.LPD, 0)),
+        (labels, "neutrality/hotspots", LayerMeta("Hotspot ids", "Neutrality", "ids", "id", None, 90)),
+    ]
+    items, entries = [], {}
+    for da_, key, meta in layers:
+        if key.startswith(("baseline/", "2016-2023/")):
+            meta = meta.replace(subgroup=key.split("/")[0])
+        path = L / f"{key}.tif"
+        items.append((da_, path, {"legend": meta.legend, "tags": {LAYER_TAG: meta.tag()}}))
+        entries[key] = {"path": f"layers/{key}.tif", "attrs": {}} | meta.entry()
+    items.append((soc, L / "baseline" / "by_hand.tif"))  # dropped in by hand: no metadata
+    write_layers(items)
     aoi = gpd.GeoDataFrame({"name": ["Area of interest"]}, geometry=[box(36, 0, 36.12, 0.1)], crs="EPSG:4326")
     regions = gpd.GeoDataFrame(
         {"name": ["West", "East"]},
@@ -129,6 +150,7 @@ def mini_run(tmp_path):
         "title": "mini",
         "grid": {"crs": "EPSG:4326", "width": 12, "height": 10, "transform": [0.01, 0, 36.0, 0, -0.01, 0.1]},
         "periods": [{"name": "baseline"}, {"name": "2016-2023"}],
+        "layers": entries,
     }
     return run, summary
 
@@ -138,17 +160,37 @@ def test_project_of_a_small_run(mini_run):
     project = write_qgis_project(run, summary)
     assert project == run / "project.qgs"
     layers = _check_project(run, project)
-    assert len(layers) == 8 + 2
+    assert len(layers) == 9 + 2
     g = _groups(project)
     assert g["./layers/baseline/sdg.tif"] == ("SDG 15.3.1", "baseline")
     assert g["./layers/2016-2023/status.tif"] == ("SDG 15.3.1", "2016-2023")
     assert g["./layers/2016-2023/sdg_uncorrected.tif"] == ("SDG 15.3.1", "2016-2023")
     assert g["./layers/2016-2023/lpd.tif"] == ("Land productivity", "2016-2023")
-    assert g["./layers/soc/soc_2000.tif"][0] == "Soil organic carbon"
-    assert g["./layers/drought/spi_2001.tif"][0] == "Drought"
+    assert g["./layers/soc/soc_2000.tif"] == ("Soil organic carbon", "SOC stock (t/ha)")
+    assert g["./layers/drought/spi_2001.tif"] == ("Drought", "SPI per year")
     assert g["./layers/neutrality/land_types.tif"] == ("Neutrality",)
+    assert g["./layers/baseline/by_hand.tif"] == ("Other",)
     assert g["./boundaries.gpkg|layername=regions"] == ("Boundaries",)
     assert g["./boundaries.gpkg|layername=area_of_interest"] == ("Boundaries",)
+    # the tree: outlines on top, then the groups in GROUP_ORDER, periods in run order
+    tops = list(dict.fromkeys(path for path in g.values()))
+    assert tops == [
+        ("Boundaries",),
+        ("SDG 15.3.1", "baseline"),
+        ("SDG 15.3.1", "2016-2023"),
+        ("Land productivity", "2016-2023"),
+        ("Soil organic carbon", "SOC stock (t/ha)"),
+        ("Drought", "SPI per year"),
+        ("Neutrality",),
+        ("Other",),
+    ]
+    # names from the titles, with the period for per-period layers; order within a group
+    names = {s: m.findtext("layername") for s, m in layers.items()}
+    assert names["./layers/2016-2023/status.tif"] == "Status (2016-2023)"
+    assert names["./layers/soc/soc_2000.tif"] == "SOC stock 2000"
+    assert names["./layers/baseline/by_hand.tif"] == "baseline/by_hand"
+    sources = [s for s in layers if "/2016-2023/" in s and "/lpd" not in s]
+    assert sources == ["./layers/2016-2023/status.tif", "./layers/2016-2023/sdg_uncorrected.tif"]
     # SPI: a ramp centred on 0
     r = layers["./layers/drought/spi_2001.tif"].find("pipe/rasterrenderer")
     assert float(r.get("classificationMin")) == -float(r.get("classificationMax"))
@@ -167,6 +209,10 @@ def test_project_without_summary_or_boundaries(mini_run):
     project = write_qgis_project(run)
     layers = _check_project(run, project)
     assert not any("boundaries" in s for s in layers)
+    g = _groups(project)  # without summary.json, each file's own metadata tag places it
+    assert g["./layers/2016-2023/lpd.tif"] == ("Land productivity", "2016-2023")
+    assert g["./layers/neutrality/hotspots.tif"] == ("Neutrality",)
+    assert g["./layers/baseline/by_hand.tif"] == ("Other",)
     root = ET.parse(project).getroot()
     assert root.findtext("projectCrs/spatialrefsys/authid") == "EPSG:4326"  # from the layers
 

@@ -23,6 +23,7 @@ from ldnkit import codes
 from ldnkit.cli import app
 from ldnkit.errors import InputError
 from ldnkit.io.write import write_layer
+from ldnkit.layer_meta import LayerMeta
 from ldnkit.report import compute_warnings, headline, write_report
 from ldnkit.report.maps import _legend_from_aux, _nice_length, km_per_unit, map_figure, read_map
 
@@ -132,6 +133,42 @@ def _scope_tables(base_pct: float, p1_pct: float, land: float, lc_other: float =
     }
 
 
+def _layer_entries() -> dict:
+    """summary.json's layer entries of the run_dir fixture, as the stages write them."""
+    metas = {
+        "land_cover/land_cover_2015": LayerMeta(
+            "Land cover 2015",
+            "Land cover",
+            "Land cover 2015",
+            "class",
+            codes.LAND_COVER,
+            20,
+            "Land cover maps",
+        ),
+        "baseline/sdg": LayerMeta(
+            "SDG 15.3.1 (one-out-all-out)",
+            "SDG 15.3.1",
+            "SDG 15.3.1 one-out-all-out (-1 degraded, 0 stable, 1 improved)",
+            "class",
+            codes.DEGRADATION,
+            0,
+            "baseline",
+            report_map=True,
+        ),
+        "baseline/soc_change": LayerMeta(
+            "Soil organic carbon change",
+            "Soil organic carbon",
+            "Relative SOC change",
+            "%",
+            None,
+            12,
+            "baseline",
+            True,
+        ),
+    }
+    return {k: {"path": f"layers/{k}.tif", "attrs": {}} | m.entry() for k, m in metas.items()}
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A run folder: 3 layers (categorical with legend, a transition layer, continuous), boundaries
@@ -199,6 +236,8 @@ def run_dir(tmp_path_factory):
             "North": _scope_tables(12.0, 14.0, 60.0),
             "Tiny": _scope_tables(20.0, 21.0, 0.05, soc_nodata=12.0),
         },
+        "layers": _layer_entries(),
+        "warnings": ["Drought: the population grid ends in 2020; later years reuse it."],
     }
     (run / "summary.json").write_text(json.dumps(summary))
     return run
@@ -310,6 +349,7 @@ def test_warnings(run_dir):
     assert any("Artificial surfaces covers only" in t for t in text), joined  # 0.004 km²
     assert not any("Wetland covers" in t for t in text)  # absent classes are not "small"
     assert any("shortened trend window" in t for t in text)
+    assert "Area of interest: Drought: the population grid ends in 2020; later years reuse it." in text
 
 
 def test_write_report_is_self_contained(run_dir):
@@ -340,6 +380,38 @@ def test_write_report_is_self_contained(run_dir):
     assert "+7.5 pp" in html and "17.5 %" in html
     assert "/data/ndvi.tif" in html and "r.gpkg" in html  # data sources
     assert "trajectory.alpha" in html  # parameters
+    assert "the population grid ends in 2020" in html  # the stages' warnings
+
+
+def test_map_sections_follow_the_layer_metadata(run_dir):
+    from ldnkit.report.map_sections import map_sections
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    sections = map_sections(run_dir, summary, ["baseline", "2016-2019"], None, 10_000)
+    titles = {s["id"]: [m["title"] for m in s["maps"]] for s in sections}
+    assert titles == {
+        "map-period-baseline": [
+            "SDG 15.3.1 (one-out-all-out), baseline",
+            "Soil organic carbon change, baseline",
+        ],
+        "map-land-cover": ["Land cover 2015"],
+    }
+    period = sections[0]["maps"]
+    assert (
+        period[1]["caption"] == "Relative SOC change (%)"
+        and period[1]["path"] == "layers/baseline/soc_change.tif"
+    )
+    # a layer of a group the report does not know gets a map in "Other layers"; a long yearly
+    # series of a known group is named, not drawn
+    layers = dict(summary["layers"])
+    layers["toy/x"] = dict(layers["baseline/soc_change"], group="Toy", title="Toy index", subgroup=None)
+    for y in range(2000, 2014):
+        layers[f"lc/{y}"] = dict(layers["land_cover/land_cover_2015"], subgroup="Land cover per year")
+    sections = map_sections(run_dir, summary | {"layers": layers}, ["baseline"], None, 10_000)
+    by_id = {s["id"]: s for s in sections}
+    assert [m["title"] for m in by_id["map-other-layers"]["maps"]] == ["Toy index"]
+    assert "Land cover per year (14 layers)" in by_id["map-land-cover"]["intro"]
+    assert len(by_id["map-land-cover"]["maps"]) == 1
 
 
 def test_report_without_boundaries_tables_or_layers(tmp_path):

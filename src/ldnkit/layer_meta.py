@@ -57,6 +57,13 @@ class LayerMeta:
     def replace(self, **changes: Any) -> LayerMeta:
         return dataclasses.replace(self, **changes)
 
+    def classes(self) -> list[list[Any]] | None:
+        """The legend's classes as ``[[code, name], ...]`` (None for continuous layers); stored in
+        the entry so that readers of summary.json (the workbook) need not open the GeoTIFF."""
+        if self.legend is None:
+            return None
+        return [[int(c), str(n)] for c, n in zip(self.legend.codes, self.legend.names, strict=True)]
+
     def entry(self) -> dict[str, Any]:
         """The JSON entry written to the GeoTIFF tag and summary.json."""
         return {
@@ -67,6 +74,7 @@ class LayerMeta:
             "unit": self.unit,
             "kind": self.kind,
             "legend": self.legend.name if self.legend is not None else None,
+            "classes": self.classes(),
             "order": self.order,
             "report_map": self.report_map,
         }

@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from ldnkit.codes import Legend  # noqa: E402
+from ldnkit.codes import AOI_SCOPE, Legend  # noqa: E402
 from ldnkit.report import charts  # noqa: E402
 from ldnkit.report.maps import (  # noqa: E402
     Boundaries,
@@ -48,7 +48,6 @@ __all__ = [
     "balance_sheet",
 ]
 
-AOI_SCOPE = "Area of interest"
 Tables = str | os.PathLike | Mapping[str, Any]
 
 

@@ -27,38 +27,11 @@ from rasterio.crs import CRS
 
 from ldnkit import codes
 from ldnkit.io.legend import qml_style, read_legend
+from ldnkit.layer_meta import LAYER_TAG, group_rank, sorted_entries
 
 PROJECT_NAME = "project.qgs"
 QGIS_VERSION = "3.22.0-Białowieża"  # the oldest QGIS this was checked with; newer ones read it
 
-#: Stems of the per-period layers -> sub-indicator group.
-_PERIOD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("SDG 15.3.1", ("sdg", "status", "status_expanded")),
-    ("Land cover", ("land_cover_transition", "land_cover_degradation")),
-    (
-        "Land productivity",
-        (
-            "lpd",
-            "productivity_degradation",
-            "trajectory",
-            "state",
-            "performance",
-            "performance_ratio",
-            "trend_slope",
-        ),
-    ),
-    ("Soil organic carbon", ("soc_change", "soc_degradation")),
-)
-_GROUP_ORDER = (
-    "SDG 15.3.1",
-    "Land cover",
-    "Land productivity",
-    "Soil organic carbon",
-    "Drought",
-    "Neutrality",
-    "Other",
-    "Boundaries",
-)
 #: Continuous layers whose colour ramp is centred on 0 (red negative, blue/green positive).
 _DIVERGING = ("spi", "trend_slope", "soc_change")
 _RAMP_DIVERGING = ("#d7191c", "#fdae61", "#f7f7f7", "#a6d96a", "#1a9641")
@@ -202,69 +175,65 @@ def _outline_renderer(colour: str, width_mm: float) -> ET.Element:
 # --- discovering the layers ---------------------------------------------------------------------
 
 
-def _period_group(stem: str) -> str:
-    base = stem.removesuffix("_uncorrected")
-    for group, stems in _PERIOD_GROUPS:
-        if base in stems:
-            return group
-    return "Other"
+def _entry_of_file(tif: Path, layers_dir: Path) -> dict[str, Any]:
+    """The metadata a layer file carries (its LAYER_TAG); a file without it goes to "Other"."""
+    with rasterio.open(tif) as src:
+        text = src.tags().get(LAYER_TAG)
+    if text:
+        return dict(json.loads(text))
+    return {"title": tif.relative_to(layers_dir).with_suffix("").as_posix(), "group": "Other"}
 
 
-def _layer_order(path: Path) -> tuple[int, str]:
-    stems = [s for _, ss in _PERIOD_GROUPS for s in ss]
-    base = path.stem.removesuffix("_uncorrected")
-    return (stems.index(base) if base in stems else len(stems), path.stem)
+def layer_entries(run_dir: Path, summary: Mapping | None) -> dict[Path, Mapping[str, Any]]:
+    """Every GeoTIFF under ``run_dir/layers`` with its metadata entry: summary.json's ``layers``
+    first, else the file's own LAYER_TAG, else a bare entry in group "Other"."""
+    layers_dir = run_dir / "layers"
+    listed = {
+        run_dir / str(e["path"]): e
+        for e in ((summary or {}).get("layers") or {}).values()
+        if isinstance(e, Mapping) and e.get("path")
+    }
+    files = sorted(layers_dir.rglob("*.tif")) if layers_dir.is_dir() else []
+    files = [t for t in files if not any(p.startswith(".") for p in t.relative_to(layers_dir).parts)]
+    return {t: listed.get(t) or _entry_of_file(t, layers_dir) for t in files}
 
 
-def _drought_subgroup(stem: str) -> str:
-    if re.fullmatch(r"drought_class_\d{4}-\d{4}", stem):
-        return "SPI class, highest intensity per period"
-    if re.fullmatch(r"drought_class_\d{4}", stem):
-        return "SPI class per year"
-    if stem.startswith("spi_min_"):
-        return "SPI minimum per period"
-    if re.fullmatch(r"spi_\d{4}", stem):
-        return "SPI per year"
-    return "Other drought layers"
+def _raster_groups(
+    run_dir: Path, summary: Mapping | None, periods: list[str]
+) -> list[tuple[tuple[str, ...], Path, str]]:
+    """(group path, file, layer name) of every layer, in display order: group (GROUP_ORDER), then
+    subgroup (periods in run order, then the others by their first layer's order), then order."""
+    by_file = layer_entries(run_dir, summary)
+    keyed = {t.relative_to(run_dir).as_posix(): t for t in by_file}
+    ordered = sorted_entries({k: by_file[t] for k, t in keyed.items()})
+    first_order: dict[tuple[str, str], float] = {}
+    for _, e in ordered:
+        sub = (str(e.get("group") or "Other"), str(e.get("subgroup") or ""))
+        first_order.setdefault(sub, e.get("order", 100))
+
+    def subgroup_rank(item: tuple[str, Mapping[str, Any]]) -> tuple:
+        e = item[1]
+        group, sub = str(e.get("group") or "Other"), str(e.get("subgroup") or "")
+        if sub in periods:
+            return (group_rank(group), 0, periods.index(sub), "")
+        return (group_rank(group), 1, first_order[(group, sub)], sub)
+
+    out = []
+    for k, e in sorted(ordered, key=subgroup_rank):  # stable: keeps the order within a subgroup
+        group, sub = str(e.get("group") or "Other"), e.get("subgroup")
+        title = str(e.get("title") or keyed[k].stem)
+        if sub in periods and str(sub) not in title:  # the same layer exists in every period
+            title = f"{title} ({sub})"
+        out.append(((group, str(sub)) if sub else (group,), keyed[k], title))
+    return out
 
 
-def _raster_groups(run_dir: Path, periods: list[str]) -> list[tuple[tuple[str, ...], Path]]:
-    layers = run_dir / "layers"
-    out: list[tuple[tuple[str, ...], Path]] = []
-    if not layers.is_dir():
-        return out
-    folders = sorted(p for p in layers.iterdir() if p.is_dir())
-    order = {n: i for i, n in enumerate(periods)}
-    folders.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
-    for d in folders:
-        tifs = sorted(d.glob("*.tif"), key=_layer_order)
-        if d.name == "land_cover":
-            out += [(("Land cover", "Land cover maps"), t) for t in sorted(tifs)]
-        elif d.name == "soc":
-            out += [(("Soil organic carbon", "SOC stock (t/ha)"), t) for t in sorted(tifs)]
-        elif d.name == "drought":
-            subs = sorted({_drought_subgroup(t.stem) for t in tifs})
-            for s in subs:
-                out += [(("Drought", s), t) for t in sorted(tifs) if _drought_subgroup(t.stem) == s]
-        elif d.name == "neutrality":
-            out += [(("Neutrality",), t) for t in tifs]
-        else:  # a period folder
-            out += [((_period_group(t.stem), d.name), t) for t in tifs]
-        for sub in sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            out += [((d.name.replace("_", " ").capitalize(), sub.name), t) for t in sorted(sub.glob("*.tif"))]
-    rank = {g: i for i, g in enumerate(_GROUP_ORDER)}
-    return sorted(out, key=lambda gp: rank.get(gp[0][0], len(rank)))  # stable: keeps the order within
-
-
-def _raster_layer(run_dir: Path, group: tuple[str, ...], tif: Path) -> _Layer:
+def _raster_layer(run_dir: Path, group: tuple[str, ...], tif: Path, name: str) -> _Layer:
     with rasterio.open(tif) as src:
         crs, b = src.crs, src.bounds
     renderer = paletted_renderer(tif)
     if renderer is None:
         renderer = pseudocolor_renderer(tif)
-    name = tif.stem
-    if group[0] not in ("Land cover", "Soil organic carbon", "Drought") and len(group) > 1:
-        name = f"{tif.stem} ({group[1]})"
     return _Layer(
         name=name,
         source="./" + tif.relative_to(run_dir).as_posix(),
@@ -410,11 +379,12 @@ def _grid_extent(summary: Mapping | None) -> tuple[float, float, float, float] |
 def write_qgis_project(run_dir: str | Path, summary: Mapping | None = None) -> Path:
     """Write ``run_dir/project.qgs``: every layer of the run, styled, grouped, with relative paths.
 
-    Groups (top level, then period): "SDG 15.3.1" / <period> (sdg, status, status_expanded and
-    their ``*_uncorrected`` copies), "Land cover" (maps per year; transitions and degradation per
-    period), "Land productivity" / <period>, "Soil organic carbon" (stocks; change and degradation
-    per period), "Drought" (SPI and its classes per year and per period), "Neutrality"
-    (``layers/neutrality/*``), "Boundaries" (the layers of ``boundaries.gpkg``, if present).
+    Each layer is placed, named and ordered by its metadata entry (summary.json's ``layers``, else
+    the file's ``LDNKIT_LAYER`` tag; see :mod:`ldnkit.layer_meta`): group (in
+    :data:`~ldnkit.layer_meta.GROUP_ORDER`), then subgroup (the run's periods in order, then the
+    others), then ``order``; named by its title (plus the period for per-period layers). A file
+    without metadata goes to "Other". The layers of ``boundaries.gpkg`` (if present) form the group
+    "Boundaries", drawn on top.
     Project CRS = the run's CRS, initial extent = the grid (``summary["grid"]``; read from
     ``run_dir/summary.json`` when ``summary`` is None). Only the outlines and the most recent
     indicator layer are switched on. Returns the project path.
@@ -428,7 +398,7 @@ def write_qgis_project(run_dir: str | Path, summary: Mapping | None = None) -> P
     if summary is None and (run_dir / "summary.json").is_file():
         summary = json.loads((run_dir / "summary.json").read_text())
     periods = [str(p.get("name")) for p in (summary or {}).get("periods", []) if isinstance(p, Mapping)]
-    layers = [_raster_layer(run_dir, g, t) for g, t in _raster_groups(run_dir, periods)]
+    layers = [_raster_layer(run_dir, g, t, n) for g, t, n in _raster_groups(run_dir, summary, periods)]
     layers += _vector_layers(run_dir)
     # the layer tree draws its first layers on top: outlines first, then the rest
     layers.sort(key=lambda lay: lay.group[0] != "Boundaries")

@@ -5,9 +5,7 @@ boundaries.gpkg.
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import io
 import json
 import math
 import os
@@ -25,23 +23,15 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from ldnkit import codes  # noqa: E402
+from ldnkit.codes import AOI_SCOPE  # noqa: E402
 from ldnkit.errors import InputError  # noqa: E402
 from ldnkit.report import charts  # noqa: E402
-from ldnkit.report.maps import Boundaries, map_figure, read_boundaries, read_map  # noqa: E402
+from ldnkit.report.map_sections import map_sections  # noqa: E402
+from ldnkit.report.maps import png_uri, read_boundaries  # noqa: E402
 
 __all__ = ["write_report", "load_summary", "compute_warnings", "headline", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
-AOI_SCOPE = "Area of interest"
-
-#: Maps of every period, in this order (file stem in layers/<period>/ -> title).
-PERIOD_MAPS: dict[str, str] = {
-    "sdg": "SDG 15.3.1 (one-out-all-out)",
-    "status": "Status against the baseline",
-    "land_cover_degradation": "Land-cover degradation",
-    "lpd": "Land productivity dynamics",
-    "soc_change": "Soil organic carbon change",
-}
 #: Prefixes of table ids, in the order the report shows them (ids not listed come last, sorted).
 TABLE_GROUPS: tuple[str, ...] = (
     "CP-",
@@ -195,6 +185,124 @@ def _mean_pixel_km2(summary: Mapping[str, Any]) -> float | None:
     return abs(t[0] * t[4]) / 1e6  # projected units are metres for every CRS the pipeline accepts
 
 
+Finding = dict[str, str]
+
+
+def _warning(level: str, scope: str, text: str) -> Finding:
+    return {"level": level, "scope": scope, "text": text}
+
+
+def _change_warnings(scope: str, sdg: Any) -> list[Finding]:
+    """More than 5 percentage points of degraded land between two periods (SO1-4.T2); figures whose
+    confidence is 'not assessed'."""
+    out = []
+    pcts = [(str(r["Period"]), _num(r.get("% of total land area"))) for _, r in sdg.iterrows()]
+    pcts = [(p, v) for p, v in pcts if v is not None]
+    for (p0, v0), (p1, v1) in zip(pcts, pcts[1:], strict=False):
+        if abs(v1 - v0) > 5.0:
+            text = (
+                f"Degraded land changes by {v1 - v0:+.1f} percentage points from "
+                f"{p0} ({v0:.1f} %) to {p1} ({v1:.1f} %): check that the change is real."
+            )
+            out.append(_warning("warning", scope, text))
+    if len(pcts) > 2:  # every reporting period against the baseline too
+        p0, v0 = pcts[0]
+        for p1, v1 in pcts[2:]:
+            if abs(v1 - v0) > 5.0:
+                text = f"Degraded land changes by {v1 - v0:+.1f} percentage points between {p0} and {p1}."
+                out.append(_warning("warning", scope, text))
+    not_assessed = any(
+        str(r.get("Confidence", "")).strip().lower() == "not assessed" for _, r in sdg.iterrows()
+    )
+    if not_assessed and scope == AOI_SCOPE:
+        text = (
+            "The confidence of the SDG 15.3.1 figures is 'not assessed': set and justify "
+            "periods.<period>.confidence (high, medium or low) before reporting."
+        )
+        out.append(_warning("note", scope, text))
+    return out
+
+
+def _small_region_warning(scope: str, land: float, aoi_land: float | None, px: float | None) -> list[Finding]:
+    """A region with less than 1 % of the area of interest's land or fewer than 50 pixels."""
+    small = []
+    if aoi_land and land < 0.01 * aoi_land:
+        small.append(f"{100 * land / aoi_land:.2f} % of the area of interest's land")
+    if px and land / px < 50:
+        small.append(f"about {land / px:.0f} pixels")
+    if not small:
+        return []
+    text = f"Region {scope} is small ({' and '.join(small)}): its percentages rest on few pixels."
+    return [_warning("warning", scope, text)]
+
+
+def _small_class_notes(scope: str, lc: Any, land: float, px: float | None) -> list[Finding]:
+    """Land-cover classes (SO1-1.T4) with less than 1 % of the land or fewer than 50 pixels."""
+    out = []
+    for _, r in lc[lc["Code"].isin(codes.LAND_COVER.codes)].iterrows():
+        for y in [c for c in lc.columns if str(c).isdigit()]:
+            a = _num(r.get(y)) or 0.0
+            if a <= 0:
+                continue
+            reasons = []
+            if a < 0.01 * land:
+                reasons.append(f"{100 * a / land:.2f} % of the land")
+            if px and a / px < 50:
+                reasons.append(f"about {a / px:.0f} pixels")
+            if reasons:
+                text = (
+                    f"Land-cover class {r['Land cover class']} covers only "
+                    f"{' / '.join(reasons)} in {y}: its statistics are fragile."
+                )
+                out.append(_warning("note", scope, text))
+                break
+    return out
+
+
+def _missing_data_warnings(scope: str, t: Mapping[str, Any]) -> list[Finding]:
+    """A sub-indicator without data on more than 10 % of the land."""
+    out = []
+    for tid, label in (
+        ("SO1-1.T7", "land cover"),
+        ("SO1-2.T3", "land productivity"),
+        ("SO1-3.T2", "soil organic carbon"),
+    ):
+        df = charts.table_frame(t, tid)
+        if df is None or "Code" not in df.columns:
+            continue
+        for _, r in df[df["Code"] == codes.NODATA].iterrows():
+            v = _num(r.get("% of total land area"))
+            if v is not None and v > 10.0:
+                text = f"The {label} sub-indicator has no data on {v:.1f} % of the land in {r.get('Period')}."
+                out.append(_warning("warning", scope, text))
+    return out
+
+
+def _correction_notes(scope: str, t: Mapping[str, Any]) -> list[Finding]:
+    corr = next((tid for tid in t if tid.startswith("SO1-4.T3")), None)
+    df = charts.table_frame(t, corr) if corr else None
+    if df is None or not len(df):
+        return []
+    text = (
+        f"False-positive / false-negative corrections were applied ({corr}, {len(df)} rows): see the table."
+    )
+    return [_warning("note", scope, text)]
+
+
+def _run_notes(summary: Mapping[str, Any]) -> list[Finding]:
+    """The periods' own notes and the stages' one-line warnings (``summary["warnings"]``)."""
+    out = [
+        _warning("note", AOI_SCOPE, f"{p.get('name')}: {n}")
+        for p in summary.get("periods") or []
+        for n in p.get("notes") or []
+    ]
+    stage_warnings = summary.get("warnings") or []
+    if isinstance(stage_warnings, Mapping):  # older run folders: {what: text}
+        stage_warnings = [f"{k}: {v}" for k, v in stage_warnings.items()]
+    out += [_warning("warning", AOI_SCOPE, str(v)) for v in stage_warnings]
+    return out
+
+
 def compute_warnings(summary: Mapping[str, Any]) -> list[dict[str, str]]:
     """Things a reviewer should look at, as ``[{"level": "warning"|"note", "scope", "text"}]``.
 
@@ -202,127 +310,31 @@ def compute_warnings(summary: Mapping[str, Any]) -> list[dict[str, str]]:
     - a land-cover class or a region covers fewer than 50 pixels or less than 1 % of the land;
     - a sub-indicator has more than 10 % of the land without data;
     - an SDG 15.3.1 figure whose confidence is "not assessed";
-    - false-positive / false-negative corrections applied (SO1-4.T3), and the periods' own notes.
+    - false-positive / false-negative corrections applied (SO1-4.T3), the periods' own notes, and
+      the warnings the run's stages recorded in ``summary["warnings"]`` (one-line strings).
     """
-    out: list[dict[str, str]] = []
+    out: list[Finding] = []
     px = _mean_pixel_km2(summary)
-
-    def add(level: str, scope: str, text: str) -> None:
-        out.append({"level": level, "scope": scope, "text": text})
-
     aoi_land = None
     for scope in _scopes(summary):
         t = summary["tables"][scope]
         sdg = charts.table_frame(t, "SO1-4.T2")
         if sdg is not None:
-            pcts = [(str(r["Period"]), _num(r.get("% of total land area"))) for _, r in sdg.iterrows()]
-            pcts = [(p, v) for p, v in pcts if v is not None]
-            for (p0, v0), (p1, v1) in zip(pcts, pcts[1:], strict=False):
-                if abs(v1 - v0) > 5.0:
-                    add(
-                        "warning",
-                        scope,
-                        f"Degraded land changes by {v1 - v0:+.1f} percentage points from "
-                        f"{p0} ({v0:.1f} %) to {p1} ({v1:.1f} %): check that the change is real.",
-                    )
-            if len(pcts) > 2:  # every reporting period against the baseline too
-                p0, v0 = pcts[0]
-                for p1, v1 in pcts[2:]:
-                    if abs(v1 - v0) > 5.0:
-                        add(
-                            "warning",
-                            scope,
-                            f"Degraded land changes by {v1 - v0:+.1f} percentage points "
-                            f"between {p0} and {p1}.",
-                        )
-            conf = sorted(
-                {
-                    str(r.get("Confidence"))
-                    for _, r in sdg.iterrows()
-                    if str(r.get("Confidence", "")).strip().lower() == "not assessed"
-                }
-            )
-            if conf and scope == AOI_SCOPE:
-                add(
-                    "note",
-                    scope,
-                    "The confidence of the SDG 15.3.1 figures is 'not assessed': set and justify "
-                    "periods.<period>.confidence (high, medium or low) before reporting.",
-                )
+            out += _change_warnings(scope, sdg)
         cp = charts.table_frame(t, "CP-1.T1")
         land = None
         if cp is not None and "Total land area (km²)" in cp.columns:
             land = _num(cp["Total land area (km²)"].iloc[-1])
         if scope == AOI_SCOPE:
             aoi_land = land
-        elif land is not None:
-            small = []
-            if aoi_land and land < 0.01 * aoi_land:
-                small.append(f"{100 * land / aoi_land:.2f} % of the area of interest's land")
-            if px and land / px < 50:
-                small.append(f"about {land / px:.0f} pixels")
-            if small:
-                add(
-                    "warning",
-                    scope,
-                    f"Region {scope} is small ({' and '.join(small)}): its percentages rest on few pixels.",
-                )
-        if scope == AOI_SCOPE:
             lc = charts.table_frame(t, "SO1-1.T4")
             if lc is not None and land:
-                for _, r in lc[lc["Code"].isin(codes.LAND_COVER.codes)].iterrows():
-                    for y in [c for c in lc.columns if str(c).isdigit()]:
-                        a = _num(r.get(y)) or 0.0
-                        if a <= 0:
-                            continue
-                        reasons = []
-                        if a < 0.01 * land:
-                            reasons.append(f"{100 * a / land:.2f} % of the land")
-                        if px and a / px < 50:
-                            reasons.append(f"about {a / px:.0f} pixels")
-                        if reasons:
-                            add(
-                                "note",
-                                scope,
-                                f"Land-cover class {r['Land cover class']} covers only "
-                                f"{' / '.join(reasons)} in {y}: its statistics are fragile.",
-                            )
-                            break
-        for tid, label in (
-            ("SO1-1.T7", "land cover"),
-            ("SO1-2.T3", "land productivity"),
-            ("SO1-3.T2", "soil organic carbon"),
-        ):
-            df = charts.table_frame(t, tid)
-            if df is None or "Code" not in df.columns:
-                continue
-            for _, r in df[df["Code"] == codes.NODATA].iterrows():
-                v = _num(r.get("% of total land area"))
-                if v is not None and v > 10.0:
-                    add(
-                        "warning",
-                        scope,
-                        f"The {label} sub-indicator has no data on {v:.1f} % of the land in "
-                        f"{r.get('Period')}.",
-                    )
-        corr = next((tid for tid in t if tid.startswith("SO1-4.T3")), None)
-        if corr:
-            df = charts.table_frame(t, corr)
-            if df is not None and len(df):
-                add(
-                    "note",
-                    scope,
-                    f"False-positive / false-negative corrections were applied ({corr}, "
-                    f"{len(df)} rows): see the table.",
-                )
-    for p in summary.get("periods") or []:
-        for n in p.get("notes") or []:
-            add("note", AOI_SCOPE, f"{p.get('name')}: {n}")
-    for k, v in (summary.get("warnings") or {}).items() if isinstance(summary.get("warnings"), dict) else []:
-        add("warning", AOI_SCOPE, f"{k}: {v}")
-    for v in summary.get("warnings") or [] if isinstance(summary.get("warnings"), list) else []:
-        add("warning", AOI_SCOPE, str(v))
-    return out
+                out += _small_class_notes(scope, lc, land, px)
+        elif land is not None:
+            out += _small_region_warning(scope, land, aoi_land, px)
+        out += _missing_data_warnings(scope, t)
+        out += _correction_notes(scope, t)
+    return out + _run_notes(summary)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -445,106 +457,6 @@ def _sources(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
 # ------------------------------------------------------------------------------------------------
 
 
-def _png(fig: Figure | None, dpi: int = 100) -> str | None:
-    if fig is None:
-        return None
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _map_item(path: Path, title: str, boundaries: Boundaries | None, max_pixels: int) -> dict[str, Any]:
-    md = read_map(path, max_pixels=max_pixels)
-    fig = map_figure(md, boundaries=boundaries, title=title)
-    caption = str(md.attrs.get("description", ""))
-    if len(caption) < 12 or path.stem in caption:  # no description, or a bare layer name
-        caption = ""
-    if md.units and caption and md.units not in caption:
-        caption += f" ({md.units})"
-    rel = "/".join(path.parts[-3:])
-    return {"title": title, "img": _png(fig), "caption": caption, "path": rel, "file": str(path)}
-
-
-def _year_of(stem: str) -> str:
-    m = re.search(r"(\d{4}(?:-\d{4})?)$", stem)
-    return m.group(1) if m else stem
-
-
-def _map_groups(
-    run: Path, summary: Mapping[str, Any], boundaries: Boundaries | None, max_pixels: int
-) -> list[dict[str, Any]]:
-    layers = run / "layers"
-    groups: list[dict[str, Any]] = []
-
-    def group(gid: str, title: str, paths: list[tuple[Path, str]], intro: str = "") -> None:
-        items = [_map_item(p, t, boundaries, max_pixels) for p, t in paths if p.exists()]
-        if items:
-            groups.append({"id": gid, "title": title, "intro": intro, "maps": items})
-
-    lc = sorted((layers / "land_cover").glob("land_cover_*.tif"), key=lambda p: _year_of(p.stem))
-    group(
-        "map-land-cover",
-        "Land cover",
-        [(p, f"Land cover {_year_of(p.stem)}") for p in lc],
-        "The 7 UNCCD classes in each year the tables use.",
-    )
-    if not layers.is_dir():
-        return groups
-    not_periods = {"land_cover", "soc", "drought", "neutrality"}
-    period_dirs = sorted(p.name for p in layers.iterdir() if p.is_dir() and p.name not in not_periods)
-    for name in _period_names(summary) or period_dirs:
-        folder = layers / name
-        if not folder.is_dir():
-            continue
-        group(
-            f"map-period-{_slug(name)}",
-            f"Period {name}",
-            [(folder / f"{stem}.tif", f"{title}, {name}") for stem, title in PERIOD_MAPS.items()],
-        )
-    neutral = sorted((layers / "neutrality").rglob("*.tif")) if (layers / "neutrality").is_dir() else []
-    items = []
-    for p in neutral:
-        md = read_map(p, max_pixels=max_pixels)
-        if md.categorical and md.legend is not None:
-            title = str(md.attrs.get("description") or p.stem.replace("_", " ").capitalize())
-            fig = map_figure(md, boundaries=boundaries, title=title[:70])
-            items.append(
-                {
-                    "title": title,
-                    "img": _png(fig),
-                    "caption": "",
-                    "path": str(p.relative_to(run)),
-                    "file": str(p),
-                }
-            )
-    if items:
-        groups.append({"id": "map-neutrality", "title": "Neutrality", "intro": "", "maps": items})
-    drought = layers / "drought"
-    if drought.is_dir():
-        per = sorted(p for p in drought.glob("drought_class_*.tif") if "-" in _year_of(p.stem))
-        group(
-            "map-drought",
-            "Drought (SO 3)",
-            [(p, f"Drought intensity {_year_of(p.stem)}") for p in per],
-            "Highest drought intensity (class of the minimum 12-month SPI) of each period.",
-        )
-        exposed = sorted(
-            p
-            for p in drought.rglob("*.tif")
-            if "exposed" in p.stem or ("population" in p.stem and "-" in _year_of(p.stem))
-        )
-        group(
-            "map-exposure",
-            "Population exposed to drought",
-            [(p, p.stem.replace("_", " ").capitalize()) for p in exposed],
-        )
-    return groups
-
-
-def _slug(s: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
-
-
 def _chart_items(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     t = (summary.get("tables") or {}).get(AOI_SCOPE) or {}
     periods = _period_names(summary)
@@ -559,7 +471,7 @@ def _chart_items(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
         ("Drought classes per year", charts.drought_classes(t)),
         ("Population exposed to drought", charts.population_exposed(t)),
     ]
-    return [{"title": title, "img": _png(f)} for title, f in figs if f is not None]
+    return [{"title": title, "img": png_uri(f)} for title, f in figs if f is not None]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -617,9 +529,9 @@ def write_report(
         version=summary.get("ldnkit_version", ""),
         headline=rows,
         aoi=next((r for r in rows if r["scope"] == AOI_SCOPE), rows[0] if rows else None),
-        headline_img=_png(headline_chart(rows)),
+        headline_img=png_uri(headline_chart(rows)),
         warnings=compute_warnings(summary),
-        map_groups=_map_groups(run, summary, boundaries, max_map_pixels),
+        map_groups=map_sections(run, summary, _period_names(summary), boundaries, max_map_pixels),
         has_boundaries=boundaries is not None,
         charts=_chart_items(summary),
         tables=_tables_html_data(summary),

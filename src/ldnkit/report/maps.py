@@ -9,6 +9,8 @@ exactly the colours of the file in QGIS.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import math
 import os
@@ -32,7 +34,7 @@ from rasterio.enums import Resampling  # noqa: E402
 
 from ldnkit import codes  # noqa: E402
 
-__all__ = ["MapData", "Boundaries", "read_map", "read_boundaries", "draw_map", "map_figure"]
+__all__ = ["MapData", "Boundaries", "read_map", "read_boundaries", "draw_map", "map_figure", "png_uri"]
 
 from ldnkit.io.legend import LEGEND_TAG  # noqa: E402
 
@@ -551,3 +553,12 @@ def map_figure(
     ax = fig.add_subplot()
     draw_map(ax, md, boundaries=boundaries, title=title)
     return fig
+
+
+def png_uri(fig: Figure | None, dpi: int = 100) -> str | None:
+    """``fig`` as an inline ``data:image/png;base64,...`` URI (None for no figure)."""
+    if fig is None:
+        return None
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

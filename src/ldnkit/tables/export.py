@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ldnkit.tables.prais import AOI_SCOPE, TABLE_TITLES, reconciliation_problems
+from ldnkit.codes import AOI_SCOPE
+from ldnkit.layer_meta import sorted_entries
+from ldnkit.tables.prais import TABLE_TITLES, reconciliation_problems
 
 Tables = Mapping[str, Mapping[str, pd.DataFrame]]
 
@@ -39,6 +41,20 @@ _HEADER_WIDTH = 28  # longer column names wrap in the header row
 SCOPE = "Scope"
 #: Layout of a table sheet (1-based rows): title, units, note, header, then the rows.
 TITLE_ROW, UNITS_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3, 4
+LAYERS_SHEET = "Layers"
+#: Columns of the Layers sheet: (header, width).
+LAYER_COLUMNS = (
+    ("Key", 32),
+    ("File", 42),
+    ("Group", 20),
+    ("Subgroup", 24),
+    ("Title", 40),
+    ("Description", 60),
+    ("Unit", 10),
+    ("Kind", 12),
+    ("Legend", 20),
+    ("Classes", 80),
+)
 
 
 def _value(v: Any) -> Any:
@@ -274,13 +290,48 @@ def _write_readme(ws, rows: list) -> None:
     ws.column_dimensions["B"].width = 110
 
 
+def layer_rows(summary: Mapping | None) -> list[list[Any]]:
+    """One row per layer of ``summary["layers"]`` in display order (group, order, key), with the
+    columns of :data:`LAYER_COLUMNS`; a categorical layer's classes as "code name; code name ..."
+    (from its entry's ``classes``; empty when the entry gives only the legend's name)."""
+    rows = []
+    for key, e in sorted_entries((summary or {}).get("layers") or {}):
+        classes = "; ".join(f"{code} {name}" for code, name in e.get("classes") or [])
+        fields = ("path", "group", "subgroup", "title", "description", "unit", "kind", "legend")
+        rows.append([key, *(_value(e.get(f)) for f in fields), classes])
+    return rows
+
+
+def _write_layers_sheet(ws, rows: list[list[Any]]) -> None:
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    ws.cell(TITLE_ROW, 1, "Layers of the run: files, groups, units and classes").font = Font(
+        bold=True, size=12
+    )
+    ws.cell(UNITS_ROW, 1, "File paths are relative to the run folder.").font = Font(italic=True)
+    for j, (head, width) in enumerate(LAYER_COLUMNS, 1):
+        ws.cell(HEADER_ROW, j, head).font = Font(bold=True)
+        ws.column_dimensions[get_column_letter(j)].width = width
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row, 1):
+            cell = ws.cell(HEADER_ROW + 1 + i, j, v)
+            if isinstance(v, str):
+                cell.data_type = "s"  # a description is text, never a formula
+                cell.alignment = Alignment(vertical="top", wrap_text=j >= 6)
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
+    last = get_column_letter(len(LAYER_COLUMNS))
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(len(rows), 1)}"
+
+
 def write_xlsx(tables: Tables, path: str | Path, *, summary: Mapping | None = None) -> Path:
     """Write ``{scope: {table id: DataFrame}}`` to an Excel workbook laid out like the PRAIS tables.
 
     A README sheet first (how the figures were made: total land area definition, area method,
     periods and their years, methods and parameters from ``summary`` — summary.json's dict —,
     ldnkit version and date, the result of :func:`~ldnkit.tables.prais.reconciliation_problems`,
-    the list of sheets); then one sheet per table id (named by the id, any table, ``attrs["title"]``
+    the list of sheets); then, when ``summary`` lists layers, a "Layers" sheet (one row per layer,
+    see :func:`layer_rows`); then one sheet per table id (named by the id, any table, ``attrs["title"]``
     as its title): row 1 the title, row 2 the units, row 3 the table's note, row 4 the header, then
     ONE long table whose first column "Scope" is "Area of interest" then each region. Numbers are
     stored unrounded with display formats by column kind (km² ``#,##0.00``, % ``0.00``, t/ha
@@ -298,6 +349,11 @@ def write_xlsx(tables: Tables, path: str | Path, *, summary: Mapping | None = No
     readme.title = "README"
     used: set[str] = {"README"}
     sheets: list[tuple[str, str]] = []
+    layers = layer_rows(summary)
+    if layers:  # right after README: what each GeoTIFF of the run folder holds
+        _write_layers_sheet(wb.create_sheet(LAYERS_SHEET), layers)
+        used.add(LAYERS_SHEET)
+        sheets.append((LAYERS_SHEET, f"the {len(layers)} layers of the run: file, group, unit, classes"))
     for tid in _table_ids(tables):
         name = _sheet_name(tid, used)
         title = _write_table_sheet(wb.create_sheet(name), tid, tables)
