@@ -33,6 +33,7 @@ import shapely
 import xarray as xr
 
 from ldnkit.io.grid import Grid, check_overlap, grid_of
+from ldnkit.io.legend import read_tags
 from ldnkit.io.read import open_layer
 from ldnkit.io.write import write_layers
 
@@ -358,8 +359,9 @@ def _keep_uncorrected(path: Path, meta: LayerMeta) -> Path:
     updated in place without breaking its layout."""
     new = path.with_name(f"{path.stem}_uncorrected.tif")
     da = open_layer(path).squeeze(drop=True)
-    attrs = {k: v for k, v in da.attrs.items() if k not in _READER_ATTRS}
-    tags = {k: _tag(v) for k, v in attrs.items()} | {LAYER_TAG: meta.tag()}
+    da.attrs = {}  # what the reader added (its path ...) is not the layer's
+    # the original's own tags (method, inputs ...), exactly; only what the layer is changes
+    tags = {k: v for k, v in read_tags(path).items() if k != LAYER_TAG} | {LAYER_TAG: meta.tag()}
     write_layers([(da, new, {"legend": meta.legend, "description": meta.description, "tags": tags})])
     for old in (path, path.with_suffix(".qml"), Path(f"{path}.aux.xml")):
         old.unlink(missing_ok=True)
