@@ -214,3 +214,44 @@ def test_exposed_population_maps_add_up_to_so3_2(drought_run):
             people = src.read(1, masked=True)
         assert people.min() >= 0
         assert float(people.sum(dtype=np.float64)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_population_in_another_crs_is_met_by_warping_the_hazard(case):
+    """The run warps the hazard onto a population grid in another CRS (GDAL nearest), so every
+    person is counted once: the exposed totals equal the population's own sums."""
+    import json
+
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    inputs, cfg = case
+    totals = {}
+    for path in sorted(inputs.glob("population_*.tif")):
+        with rasterio.open(path) as src:
+            profile, data = src.profile, src.read(1)
+            transform, width, height = calculate_default_transform(
+                src.crs, "EPSG:3857", src.width, src.height, *src.bounds
+            )
+        dst = np.full((height, width), profile.get("nodata") or 0, dtype=data.dtype)
+        reproject(
+            data,
+            dst,
+            src_transform=profile["transform"],
+            src_crs=profile["crs"],
+            dst_transform=transform,
+            dst_crs="EPSG:3857",
+            resampling=Resampling.nearest,
+            src_nodata=profile.get("nodata"),
+            dst_nodata=profile.get("nodata"),
+        )
+        profile.update(crs="EPSG:3857", transform=transform, width=width, height=height)
+        path.unlink()
+        with rasterio.open(path, "w", **profile) as out:
+            out.write(dst, 1)
+        totals[path.stem] = dst
+    res = _invoke("drought", inputs, cfg)
+    assert res.exit_code == 0, res.output
+    run = Path(cfg["output"])
+    summary = json.loads((run / "summary.json").read_text())
+    assert "GDAL warp from" in json.dumps(summary["tables"]["Area of interest"]["SO3-2.T1"])
+    with rasterio.open(run / "layers" / "drought" / f"drought_class_{summary['drought']['years'][0]}.tif") as src:
+        assert src.crs is not None and src.crs.to_epsg() != 3857  # hazard maps stay on their grid

@@ -138,7 +138,7 @@ def _hazard_onto_population_crs(
             layer = layer.chunk()  # so a large population grid is filled block by block
     out = rio_io.align(layer, pgrid, "nearest", chunks=chunks, nodata=codes.NODATA)
     lead = layer.dims[0]
-    out = out.assign_coords({n: c for n, c in layer.coords.items() if c.dims == (lead,)})
+    out = out.assign_coords({n: (lead, c.values) for n, c in layer.coords.items() if c.dims == (lead,)})
     out.attrs = {**layer.attrs, "resampling": f"nearest (GDAL warp from {hcrs.to_string()})"}
     return out
 
