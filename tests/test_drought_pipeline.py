@@ -253,5 +253,6 @@ def test_population_in_another_crs_is_met_by_warping_the_hazard(case):
     run = Path(cfg["output"])
     summary = json.loads((run / "summary.json").read_text())
     assert "GDAL warp from" in json.dumps(summary["tables"]["Area of interest"]["SO3-2.T1"])
-    with rasterio.open(run / "layers" / "drought" / f"drought_class_{summary['drought']['years'][0]}.tif") as src:
+    first = summary["drought"]["years"][0]
+    with rasterio.open(run / "layers" / "drought" / f"drought_class_{first}.tif") as src:
         assert src.crs is not None and src.crs.to_epsg() != 3857  # hazard maps stay on their grid
