@@ -21,7 +21,7 @@ WH_SHAPE = 1e6
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def stirling_rest(a: float) -> float:
+def _stirling_rest(a: float) -> float:
     """lgamma(a) - [(a - 1/2) ln a - a + ln sqrt(2 pi)], for a >= 10 (Stirling series, < 1e-17)."""
     r = 1.0 / a
     r2 = r * r
@@ -50,7 +50,7 @@ def _log_gamma_prefix(a: float, x: float, lga: float) -> float:
     if a < 10.0:
         return a * math.log(x) - x - lga
     t = (x - a) / a
-    return a * (math.log1p(t) - t) + 0.5 * math.log(a) - _LN_SQRT_2PI - stirling_rest(a)
+    return a * (math.log1p(t) - t) + 0.5 * math.log(a) - _LN_SQRT_2PI - _stirling_rest(a)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -270,7 +270,7 @@ def gamma_p_into(
             u[i] = 1.0 + (y[i] - a) * inv_a
         log_into(work_bits[2], k, lp, ibuf, fbuf)
         la = math.log(a)
-        const = 0.5 * la - _LN_SQRT_2PI - stirling_rest(a)
+        const = 0.5 * la - _LN_SQRT_2PI - _stirling_rest(a)
         for i in range(k):
             t = (y[i] - a) * inv_a
             v = 1.0 - u[i]

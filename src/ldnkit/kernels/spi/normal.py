@@ -75,7 +75,7 @@ AS241_F = (
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def poly7(c: tuple, r: float) -> float:
+def _poly7(c: tuple, r: float) -> float:
     return ((((((c[7] * r + c[6]) * r + c[5]) * r + c[4]) * r + c[3]) * r + c[2]) * r + c[1]) * r + c[0]
 
 
@@ -87,17 +87,17 @@ def ndtri(p: float) -> float:
     q = p - 0.5
     if abs(q) <= 0.425:
         r = 0.180625 - q * q
-        return q * poly7(AS241_A, r) / poly7(AS241_B, r)
+        return q * _poly7(AS241_A, r) / _poly7(AS241_B, r)
     r = p if q < 0.0 else 1.0 - p
     if r <= 0.0:
         return -np.inf if q < 0.0 else np.inf
     r = math.sqrt(-math.log(r))
     if r <= 5.0:
         r -= 1.6
-        z = poly7(AS241_C, r) / poly7(AS241_D, r)
+        z = _poly7(AS241_C, r) / _poly7(AS241_D, r)
     else:
         r -= 5.0
-        z = poly7(AS241_E, r) / poly7(AS241_F, r)
+        z = _poly7(AS241_E, r) / _poly7(AS241_F, r)
     return -z if q < 0.0 else z
 
 
@@ -142,8 +142,8 @@ def ndtri_into(
         rt = math.sqrt(-lw[i]) - 1.6
         central = abs(q) <= 0.425
         # both rational functions, one division
-        num = q * poly7(AS241_A, rc) if central else poly7(_C, rt)
-        den = poly7(AS241_B, rc) if central else poly7(_D, rt)
+        num = q * _poly7(AS241_A, rc) if central else _poly7(_C, rt)
+        den = _poly7(AS241_B, rc) if central else _poly7(_D, rt)
         zi = num / den
         z[i] = zi if central or q >= 0.0 else -zi
     for i in range(k):
