@@ -17,6 +17,7 @@ import rioxarray  # noqa: F401
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ldnkit.io.raster import align, check_overlap, grid_of
 
 from ldnkit import codes
 from ldnkit.errors import ConfigError, GridError, InputError, PeriodError
@@ -319,7 +320,13 @@ def test_exposure_across_crs_matches_pyproj_lookup():
         crs="EPSG:3857",
         attrs={"units": "people"},
     )
-    ex = exposure(haz, pop).compute()
+    with pytest.raises(GridError, match="is in EPSG:3857 and the drought hazard in EPSG:4326") as e:
+        exposure(haz, pop)  # an indicator warps nothing: the caller puts the hazard in the population CRS
+    assert "\n" not in str(e.value) and "align(" in str(e.value)
+    warped = align(haz, grid_of(pop), "nearest", nodata=N)
+    warped.attrs = {**haz.attrs, "resampling": "nearest (GDAL warp from EPSG:4326)"}
+    ex = exposure(warped, pop).compute()
+    assert ex.attrs["resampling"] == "nearest (GDAL warp from EPSG:4326)"
     t = pyproj.Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
     X, Y = np.meshgrid(pop.x.values, pop.y.values)
     lon, lat = t.transform(X, Y)
@@ -406,6 +413,8 @@ def test_exposure_population_not_overlapping_is_one_line_grid_error(crs_pop):
         attrs={"units": "persons"},
     )
     with pytest.raises(GridError, match="does not overlap") as e:
+        if crs_pop == "EPSG:4326":  # across CRSs the caller warps the hazard first, checking overlap
+            check_overlap(grid_of(haz), grid_of(pop), "population.total")
         exposure(haz, pop)
     assert "\n" not in str(e.value) and str(e.value).startswith("population.total")
 

@@ -214,3 +214,40 @@ def test_exposed_population_maps_add_up_to_so3_2(drought_run):
             people = src.read(1, masked=True)
         assert people.min() >= 0
         assert float(people.sum(dtype=np.float64)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_population_in_another_crs_is_met_by_warping_the_hazard(case):
+    """The run warps the hazard onto a population grid in another CRS (GDAL nearest; exposure
+    itself maps within one CRS) and says so in the SO3-2 tables; hazard maps keep their grid."""
+    import json
+
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    inputs, cfg = case
+    for path in sorted(inputs.glob("population_*.tif")):
+        with rasterio.open(path) as src:
+            profile = src.profile
+            transform, width, height = calculate_default_transform(
+                src.crs, "EPSG:3857", src.width, src.height, *src.bounds
+            )
+            dst = np.full((height, width), profile.get("nodata") or 0, dtype=profile["dtype"])
+            reproject(
+                rasterio.band(src, 1),
+                dst,
+                dst_transform=transform,
+                dst_crs="EPSG:3857",
+                resampling=Resampling.nearest,
+                dst_nodata=profile.get("nodata"),
+            )
+        profile.update(crs="EPSG:3857", transform=transform, width=width, height=height)
+        path.unlink()
+        with rasterio.open(path, "w", **profile) as out:
+            out.write(dst, 1)
+    res = _invoke("drought", inputs, cfg)
+    assert res.exit_code == 0, res.output
+    run = Path(cfg["output"])
+    summary = json.loads((run / "summary.json").read_text())
+    assert "GDAL warp from" in json.dumps(summary["tables"]["Area of interest"]["SO3-2.T1"])
+    first = summary["drought"]["years"][0]
+    with rasterio.open(run / "layers" / "drought" / f"drought_class_{first}.tif") as src:
+        assert src.crs is not None and src.crs.to_epsg() != 3857  # hazard maps stay on their grid

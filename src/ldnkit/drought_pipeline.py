@@ -14,9 +14,10 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from ldnkit.io.grid import grid_of
+from ldnkit.io.grid import check_overlap, grid_of
 from ldnkit.io.read import open_layer
 from ldnkit.io.readers import open_annual_stack
+from ldnkit.io.warp import align
 from ldnkit.io.write import write_layers
 
 from . import codes
@@ -124,6 +125,31 @@ def _population(cfg: RunConfig) -> dict[str, xr.DataArray]:
     return out
 
 
+def _hazard_onto_population_crs(
+    layer: xr.DataArray, population: dict[str, xr.DataArray], chunk: int
+) -> xr.DataArray:
+    """A hazard layer ``(lead, y, x)`` warped (GDAL nearest) onto the population grid when the two
+    CRSs differ, its lead coords and attrs kept and the warp recorded in ``attrs["resampling"]``;
+    else ``layer`` itself (exposure maps it by the pixel holding each population pixel centre)."""
+    sex, pop = next(iter(population.items()))
+    hcrs, pcrs = layer.rio.crs, pop.rio.crs
+    if hcrs is None or pcrs is None or hcrs == pcrs:
+        return layer
+    pgrid = grid_of(pop)
+    check_overlap(grid_of(layer), pgrid, f"population.{sex}")
+    chunks = {"y": chunk, "x": chunk}
+    if pop.chunks is not None:
+        sizes = dict(zip(pop.dims, pop.chunks, strict=True))
+        chunks = {"y": max(sizes["y"]), "x": max(sizes["x"])}
+        if layer.chunks is None:
+            layer = layer.chunk()  # so a large population grid is filled block by block
+    out = align(layer, pgrid, "nearest", chunks=chunks, nodata=codes.NODATA)
+    lead = layer.dims[0]
+    out = out.assign_coords({n: (lead, c.values) for n, c in layer.coords.items() if c.dims == (lead,)})
+    out.attrs = {**layer.attrs, "resampling": f"nearest (GDAL warp from {hcrs.to_string()})"}
+    return out
+
+
 def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = False) -> DroughtOutputs:
     """Compute the SO 3 layers and tables into the run folder ``tmp``."""
     d = cfg.drought
@@ -175,8 +201,12 @@ def run_drought(cfg: RunConfig, tmp: Path, fb: Feedback, distributed: bool = Fal
     exp = pexp = pop_mask = None
     if d.population is not None:
         pop = _population(cfg)
-        exp = dr.exposure(cls, pop, units=d.population.units)
-        pexp = dr.exposure(pcls, pop, units=d.population.units, hazard_year=pmax["year"])
+        # exposure maps the hazard within one CRS: warp it first where the population's differs
+        hazard, period_hazard, period_year = (
+            _hazard_onto_population_crs(a, pop, cfg.compute.chunk_size) for a in (cls, pcls, pmax["year"])
+        )
+        exp = dr.exposure(hazard, pop, units=d.population.units)
+        pexp = dr.exposure(period_hazard, pop, units=d.population.units, hazard_year=period_year)
         if aoi_path is not None:
             pgrid = grid_of(next(iter(pop.values())))
             pop_mask = vec_io.rasterize(gdf, pgrid, chunks=cfg.compute.chunk_size) == 1

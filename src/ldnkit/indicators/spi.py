@@ -49,15 +49,15 @@ import numpy as np
 import xarray as xr
 
 from ldnkit.errors import ConfigError, InputError, PeriodError
-from ldnkit.io.climate import month_index
-from ldnkit.kernels import spi as kernels
+from ldnkit.kernels.spi import GAMMA, GAMMA_MLE, LOGLOGISTIC, MIN_NONZERO, PEARSON3, standardize_into
+from ldnkit.months import format_month, month_index
 
 #: SPI is clipped to this value (probabilities 0.001 / 0.999), as climate-indices and NCL do.
 CLIP = 3.09
 #: Shortest reference period and record (WMO: at least 30 years).
 MIN_YEARS = 30
 MAX_SCALE = 48
-_DISTRIBUTIONS = {"gamma": kernels.GAMMA, "pearson3": kernels.PEARSON3}
+_DISTRIBUTIONS = {"gamma": GAMMA, "pearson3": PEARSON3}
 _FITS = ("thom", "mle")
 
 # accepted precipitation units (lower case, spaces normalised): monthly totals only
@@ -154,17 +154,13 @@ def _reference_steps(
     if first > 12 * y0 or last < 12 * y1 + 11:
         raise PeriodError(
             where,
-            f"covers {_ym(first)} to {_ym(last)}, not the whole reference period {y0}-{y1}",
+            f"covers {format_month(first)} to {format_month(last)}, not the whole reference period {y0}-{y1}",
             "choose a reference period inside the data, or give a longer record",
         )
     start = 12 * y0 - first
     stop = 12 * y1 + 12 - first
     min_valid = max(1, math.ceil(float(min_completeness) * (y1 - y0 + 1) - 1e-9))
     return (y0, y1), start, stop, min_valid
-
-
-def _ym(m: int) -> str:
-    return f"{m // 12:04d}-{m % 12 + 1:02d}"
 
 
 def _monthly_setup(values: xr.DataArray, time_dim: str, where: str) -> np.ndarray:
@@ -216,7 +212,7 @@ def _negative_error(where: str, low: float) -> InputError:
 
 def _spi_block(block: np.ndarray, where: str, **kw: Any) -> np.ndarray:
     values, out, shaped = _cells(block)
-    low = kernels.standardize_into(values, out=out, **kw)  # the kernel reports the minimum
+    low = standardize_into(values, out=out, **kw)  # the kernel reports the minimum
     if low < 0:
         raise _negative_error(where, low)
     return shaped
@@ -228,7 +224,7 @@ def _spei_block(precip: np.ndarray, pet: np.ndarray, where: str, **kw: Any) -> n
         raise _negative_error(where, float(low))
     balance = precip.astype(np.float64) - np.broadcast_to(pet, precip.shape).astype(np.float64)
     values, out, shaped = _cells(balance)
-    kernels.standardize_into(values, out=out, **kw)
+    standardize_into(values, out=out, **kw)
     return shaped
 
 
@@ -306,7 +302,7 @@ def spi(
     ref, start, stop, min_valid = _reference_steps(months, reference, min_completeness, where)
     dist = _DISTRIBUTIONS[distribution]
     if distribution == "gamma" and fit == "mle":
-        dist = kernels.GAMMA_MLE
+        dist = GAMMA_MLE
     kw = dict(
         scale=scale,
         month0=int(months[0] % 12),
@@ -339,7 +335,7 @@ def spi(
         "a zero scores ndtri(p0)",
         "clip": CLIP,
         "min_completeness": float(min_completeness),
-        "min_nonzero": kernels.MIN_NONZERO,
+        "min_nonzero": MIN_NONZERO,
         "input_units": units,
     }
     return _finish(out, precip, "spi", attrs)
@@ -411,7 +407,7 @@ def spei(
         month0=int(months[0] % 12),
         ref_start=start,
         ref_stop=stop,
-        dist=kernels.LOGLOGISTIC,
+        dist=LOGLOGISTIC,
         min_valid=min_valid,
         clip=CLIP,
     )

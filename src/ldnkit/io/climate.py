@@ -38,7 +38,8 @@ from ldnkit.errors import ConfigError, InputError
 from ldnkit.io.cf import choose_variable, classify_dim
 from ldnkit.io.grid import inspect_raster, spatial_chunks
 from ldnkit.io.read import decode_values, open_layer, source_label
-from ldnkit.io.readers import open_cf_dataset
+from ldnkit.io.readers import format_of, open_cf_dataset
+from ldnkit.months import format_month, month_index, month_starts
 
 _DATE_RE = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|2100)[-_/.]?(0[1-9]|1[0-2])(?:[-_/.]?(\d\d))?(?!\d)")
 _DATE_COLUMNS = ("date", "time", "month", "datetime", "period", "yearmonth", "yyyymm")
@@ -61,91 +62,6 @@ _UNIT_SUFFIXES = {
     "inch": "in",
     "inches": "in",
 }
-
-
-# --- the monthly time axis ------------------------------------------------------------------------
-
-
-def _fmt_month(m: int) -> str:
-    return f"{m // 12:04d}-{m % 12 + 1:02d}"
-
-
-def _year_month(times: Any, where: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    values = np.asarray(times)
-    if values.dtype.kind == "M":
-        idx = pd.DatetimeIndex(values)
-        return idx.year.to_numpy(), idx.month.to_numpy(), [str(t)[:10] for t in values]
-    if (
-        values.dtype == object
-        and values.size
-        and all(hasattr(t, "year") and hasattr(t, "month") for t in values)
-    ):
-        years = np.array([t.year for t in values])
-        months = np.array([t.month for t in values])
-        return years, months, [str(t)[:10] for t in values]
-    raise InputError(
-        where,
-        f"has a time coordinate of dtype {values.dtype}, not dates",
-        "give the time axis as dates (datetime64 or cftime), one per month",
-    )
-
-
-def month_index(times: Any, where: str, *, require_monthly: bool = True) -> np.ndarray:
-    """Months since year 0 (``12 * year + month - 1``) of each time step, as int64.
-
-    With ``require_monthly`` the steps must be consecutive months: an :class:`InputError`
-    names the first problem — disordered steps, duplicates, several steps in one month (daily
-    or dekadal data), a step of several months, or missing months.
-    """
-    years, months, labels = _year_month(times, where)
-    m = years.astype(np.int64) * 12 + months.astype(np.int64) - 1
-    if not require_monthly or m.size < 2:
-        return m
-    d = np.diff(m)
-    if np.all(d == 1):
-        return m
-    if np.any(d < 0):
-        i = int(np.flatnonzero(d < 0)[0])
-        raise InputError(
-            where,
-            f"time steps are not in order ({labels[i]} is followed by {labels[i + 1]})",
-            "sort the series by time first, e.g. da.sortby('time')",
-        )
-    if np.any(d == 0):
-        i = int(np.flatnonzero(d == 0)[0])
-        if labels[i] == labels[i + 1]:
-            raise InputError(
-                where,
-                f"has duplicate time steps ({labels[i]} twice)",
-                "keep one value per month",
-            )
-        n = int(np.count_nonzero(m == m[i]))
-        raise InputError(
-            where,
-            f"is not monthly: {n} time steps fall in {_fmt_month(int(m[i]))} (daily or dekadal data?)",
-            "aggregate to monthly totals first, e.g. da.resample(time='MS').sum()",
-        )
-    if np.all(d == d[0]):
-        raise InputError(
-            where,
-            f"is not monthly: its time steps are {int(d[0])} months apart",
-            "give one value per month",
-        )
-    gaps = [int(v) for i in np.flatnonzero(d > 1) for v in range(m[i] + 1, m[i + 1])]
-    shown = ", ".join(_fmt_month(g) for g in gaps[:5])
-    more = f" ({len(gaps)} in all)" if len(gaps) > 5 else ""
-    raise InputError(
-        where,
-        f"has missing months: {shown}{more}",
-        "add them as NaN values (e.g. da.resample(time='MS').asfreq()) or fill the gaps",
-    )
-
-
-def _month_starts(m: np.ndarray) -> np.ndarray:
-    y, mo = m // 12, m % 12 + 1
-    return (
-        pd.to_datetime({"year": y, "month": mo, "day": np.ones_like(y)}).to_numpy().astype("datetime64[ns]")
-    )
 
 
 def _parse_month(text: str) -> int | None:
@@ -204,15 +120,18 @@ def open_monthly(
     where = source_label(src, key)
     if not src.exists():
         raise InputError(where, "file not found", "check the path")
-    suffix = src.suffix.lower()
-    if suffix == ".csv" or suffix == ".txt":
+    # station tables are climate's own format; gridded ones are found by io's table of readers
+    kind = "csv" if src.suffix.lower() in (".csv", ".txt") else format_of(src)
+    if kind == "csv":
         out = _open_csv(src, where, key, variable, nodata)
-    elif suffix in (".nc", ".nc4", ".netcdf", ".zarr"):
+    elif kind in ("netcdf", "zarr"):
         out = _open_cf(src, where, key, variable, nodata, chunks)
-    elif suffix in (".tif", ".tiff", ".vrt"):
+    elif kind in ("geotiff", "vrt"):
         out = _open_tiff(src, where, start, nodata, chunks)
     else:
-        raise InputError(where, f"has unknown type {suffix!r}", "give a GeoTIFF, NetCDF, Zarr or CSV file")
+        raise InputError(
+            where, f"has unknown type {src.suffix.lower()!r}", "give a GeoTIFF, NetCDF, Zarr or CSV file"
+        )
     if units is not None:
         out.attrs["units"] = str(units)
     if not out.attrs.get("units"):
@@ -232,7 +151,7 @@ def _open_tiff(src: Path, where: str, start: str | None, nodata: float | None, c
         if m0 is None:
             raise ConfigError("start", f"is {start!r}", "give the first month as 'YYYY-MM'")
         months = np.arange(m0, m0 + info.count, dtype=np.int64)
-        how = f"consecutive months from {_fmt_month(m0)}"
+        how = f"consecutive months from {format_month(m0)}"
     else:
         parsed = [_parse_month(d) if d else None for d in info.descriptions]
         if any(p is None for p in parsed):
@@ -248,7 +167,7 @@ def _open_tiff(src: Path, where: str, start: str | None, nodata: float | None, c
     da = open_layer(src, chunks={"y": cy, "x": cx}, masked=True, nodata=nodata)
     if "band" not in da.dims:
         da = da.expand_dims("band")
-    da = da.rename(band="time").assign_coords(time=_month_starts(months))
+    da = da.rename(band="time").assign_coords(time=month_starts(months))
     order = np.argsort(months, kind="stable")
     if np.any(np.diff(order) != 1):
         da = da.isel(time=order)
@@ -331,7 +250,7 @@ def _open_cf(
     else:
         values = values.chunk({"time": -1})
     months = month_index(values["time"].values, where)
-    values = values.assign_coords(time=_month_starts(months))
+    values = values.assign_coords(time=month_starts(months))
     values.attrs = attrs
     values.name = variable
     return values
@@ -447,7 +366,7 @@ def _open_csv(src: Path, where: str, key: str, variable: str | None, nodata: flo
     order = np.argsort(months, kind="stable")
     values = np.column_stack([_numbers(table[c], where, c, nodata) for c in series])[order]
     months = months[order]
-    month_index(_month_starts(months), where)
+    month_index(month_starts(months), where)
     units = _units_from_name(series[0], column=True) if len(series) == 1 else None
     units = units or _units_from_name(src.stem, column=False)
     return _table_array(values, months, series, variable or "precipitation", kind, units)
@@ -487,12 +406,12 @@ def _long_table(
         what = "duplicate rows" if same else "several rows in one month (daily data?)"
         raise InputError(
             where,
-            f"has {what} for station {row['s']} in {_fmt_month(int(row['m']))}",
+            f"has {what} for station {row['s']} in {format_month(int(row['m']))}",
             "keep one row per station and month (aggregate daily data to monthly totals first)",
         )
     wide = frame.pivot(index="m", columns="s", values="v").sort_index()
     all_months = wide.index.to_numpy(dtype=np.int64)
-    month_index(_month_starts(all_months), where)  # a month absent for every station is a gap
+    month_index(month_starts(all_months), where)  # a month absent for every station is a gap
     names = [str(c) for c in wide.columns]
     units = _units_from_name(variable, column=True) or _units_from_name(src.stem, column=False)
     return _table_array(wide.to_numpy(dtype=np.float64), all_months, names, variable, "CSV (long)", units)
@@ -507,7 +426,7 @@ def _table_array(
     return xr.DataArray(
         values.astype(np.float32),
         dims=("time", "station"),
-        coords={"time": _month_starts(months), "station": np.asarray(stations, dtype=str)},
+        coords={"time": month_starts(months), "station": np.asarray(stations, dtype=str)},
         name=name,
         attrs=attrs,
     )

@@ -477,57 +477,13 @@ def compute_so3_tables(
     basis = None
     hazard_years: list[int] = []
     if hazard is not None or period_hazard is not None:
-        ref = hazard if hazard is not None else period_hazard
-        zones = _mask_zones(land, "land")
-        if area is None:
-            area = cell_area(ref)
-        computed = area.attrs.get("method") in ("ellipsoidal_strip", "projected_pixel")
-        basis = area_basis(ref) if computed else "given areas"
-        req = groups.setdefault("hazard", {})
-        if hazard is not None:
-            _lead(hazard, "year", "hazard")
-            hazard_years = [int(y) for y in hazard["year"].values]
-            for i, y in enumerate(hazard_years):
-                req[f"hazard_{y}"] = CrosstabRequest({"cls": hazard.isel(year=i, drop=True)}, area, zones)
-        if period_hazard is not None:
-            _lead(period_hazard, "period", "period_hazard")
-            for i in range(period_hazard.sizes["period"]):
-                req[f"period_hazard_{i}"] = CrosstabRequest(
-                    {"cls": period_hazard.isel(period=i, drop=True)}, area, zones
-                )
+        groups["hazard"], basis = _hazard_requests(hazard, period_hazard, land, area)
+        hazard_years = [int(y) for y in hazard["year"].values] if hazard is not None else []
     pzones = _mask_zones(population_mask, "population_mask")
-    for name, ds, dim in (("exposure", exposure, "year"), ("period_exposure", period_exposure, "period")):
-        if ds is None:
-            continue
-        if not isinstance(ds, xr.Dataset) or "drought_class" not in ds or not _sexes(ds):
-            raise InputError(name, "expected the Dataset returned by exposure()")
-        _lead(ds["drought_class"], dim, name)
-        req = groups.setdefault("population", {})
-        one = _ones(ds["drought_class"].isel({dim: 0}, drop=True))
-        for i in range(ds.sizes[dim]):
-            key = f"{name}_{int(ds[dim].values[i])}" if dim == "year" else f"{name}_{i}"
-            sel = {dim: i}
-            req[key] = CrosstabRequest(
-                {"cls": ds["drought_class"].isel(sel, drop=True)},
-                one,
-                pzones,
-                {f"pop_{s}": ds[f"population_{s}"].isel(sel, drop=True) for s in _sexes(ds)},
-            )
+    if exposure is not None or period_exposure is not None:
+        groups["population"] = _population_requests(exposure, period_exposure, pzones)
     if dvi is not None and not isinstance(dvi, pd.DataFrame):
-        dzones = _mask_zones(dvi_land if dvi_land is not None else land, "dvi_land")
-        req = groups.setdefault("dvi", {})
-        for s, ds in _dvi_grids(dvi).items():
-            for k in (*_COMPONENTS, "dvi"):
-                if k not in ds:
-                    raise InputError(
-                        f"dvi.{s}", f"the DVI map has no {k!r} variable", "give the result of dvi_grid"
-                    )
-            plane = ds["dvi"].isel(year=0, drop=True) if "year" in ds["dvi"].dims else ds["dvi"]
-            d_area = cell_area(plane) if ds.rio.crs is not None else _ones(plane)
-            for j in range(ds.sizes.get("year", 1)):
-                sel = {"year": j} if "year" in ds.dims else {}
-                layers = {k: ds[k].isel(sel, drop=True) for k in (*_COMPONENTS, "dvi")}
-                req[f"dvi_{s}_{j}"] = CrosstabRequest({}, d_area, dzones, layers)
+        groups["dvi"] = _dvi_requests(dvi, dvi_land if dvi_land is not None else land)
 
     delayed = {g: crosstab_graph(r) for g, r in groups.items()}
     kwargs = {} if scheduler is None else {"scheduler": scheduler}
@@ -552,3 +508,73 @@ def compute_so3_tables(
         frame, info = _dvi_frame(dvi, ct)
         out["SO3-3.T1"], out["SO3-3.T2"] = _so3_3(frame, info, tolerance)
     return out
+
+
+def _hazard_requests(
+    hazard: xr.DataArray | None,
+    period_hazard: xr.DataArray | None,
+    land: xr.DataArray | None,
+    area: xr.DataArray | None,
+) -> tuple[dict[str, CrosstabRequest], str]:
+    """Area per class of each hazard year and period, on land; and the area basis."""
+    ref = hazard if hazard is not None else period_hazard
+    zones = _mask_zones(land, "land")
+    if area is None:
+        area = cell_area(ref)
+    computed = area.attrs.get("method") in ("ellipsoidal_strip", "projected_pixel")
+    basis = area_basis(ref) if computed else "given areas"
+    req: dict[str, CrosstabRequest] = {}
+    if hazard is not None:
+        _lead(hazard, "year", "hazard")
+        for i, y in enumerate(int(y) for y in hazard["year"].values):
+            req[f"hazard_{y}"] = CrosstabRequest({"cls": hazard.isel(year=i, drop=True)}, area, zones)
+    if period_hazard is not None:
+        _lead(period_hazard, "period", "period_hazard")
+        for i in range(period_hazard.sizes["period"]):
+            req[f"period_hazard_{i}"] = CrosstabRequest(
+                {"cls": period_hazard.isel(period=i, drop=True)}, area, zones
+            )
+    return req, basis
+
+
+def _population_requests(
+    exposure: xr.Dataset | None, period_exposure: xr.Dataset | None, pzones: xr.DataArray | None
+) -> dict[str, CrosstabRequest]:
+    """Persons per class and sex of each exposure year and period, in the zones ``pzones``."""
+    req: dict[str, CrosstabRequest] = {}
+    for name, ds, dim in (("exposure", exposure, "year"), ("period_exposure", period_exposure, "period")):
+        if ds is None:
+            continue
+        if not isinstance(ds, xr.Dataset) or "drought_class" not in ds or not _sexes(ds):
+            raise InputError(name, "expected the Dataset returned by exposure()")
+        _lead(ds["drought_class"], dim, name)
+        one = _ones(ds["drought_class"].isel({dim: 0}, drop=True))
+        for i in range(ds.sizes[dim]):
+            key = f"{name}_{int(ds[dim].values[i])}" if dim == "year" else f"{name}_{i}"
+            sel = {dim: i}
+            req[key] = CrosstabRequest(
+                {"cls": ds["drought_class"].isel(sel, drop=True)},
+                one,
+                pzones,
+                {f"pop_{s}": ds[f"population_{s}"].isel(sel, drop=True) for s in _sexes(ds)},
+            )
+    return req
+
+
+def _dvi_requests(dvi: Any, dvi_land: xr.DataArray | None) -> dict[str, CrosstabRequest]:
+    """Area-weighted sums of the DVI and its components per sex and year, inside ``dvi_land``."""
+    dzones = _mask_zones(dvi_land, "dvi_land")
+    req: dict[str, CrosstabRequest] = {}
+    for s, ds in _dvi_grids(dvi).items():
+        for k in (*_COMPONENTS, "dvi"):
+            if k not in ds:
+                raise InputError(
+                    f"dvi.{s}", f"the DVI map has no {k!r} variable", "give the result of dvi_grid"
+                )
+        plane = ds["dvi"].isel(year=0, drop=True) if "year" in ds["dvi"].dims else ds["dvi"]
+        d_area = cell_area(plane) if ds.rio.crs is not None else _ones(plane)
+        for j in range(ds.sizes.get("year", 1)):
+            sel = {"year": j} if "year" in ds.dims else {}
+            layers = {k: ds[k].isel(sel, drop=True) for k in (*_COMPONENTS, "dvi")}
+            req[f"dvi_{s}_{j}"] = CrosstabRequest({}, d_area, dzones, layers)
+    return req
