@@ -17,7 +17,6 @@ import rioxarray  # noqa: F401
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ldnkit.io.raster import align, check_overlap, grid_of
 
 from ldnkit import codes
 from ldnkit.errors import ConfigError, GridError, InputError, PeriodError
@@ -28,6 +27,8 @@ from ldnkit.indicators.drought import (
     dvi_grid,
     exposure,
 )
+from ldnkit.io.grid import check_overlap, grid_of
+from ldnkit.io.warp import align
 from ldnkit.tables import tables_to_json, write_xlsx
 from ldnkit.tables.so3 import compute_so3_tables
 
