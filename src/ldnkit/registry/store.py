@@ -345,7 +345,7 @@ class Store:
         if other is not None:
             raise RegistryError(
                 "name",
-                f"an activity named {name_key!r} already exists in site {site!r} ({other})",
+                f"is already used in site {site!r} by activity {other} (names are compared ignoring case)",
                 "give this activity another name, or edit the existing one",
             )
 
