@@ -38,6 +38,37 @@ def text_type(length: int) -> TypeEngine[str]:
     return String(length).with_variant(sqlite.TEXT(length), "sqlite")
 
 
+class _GpkgDateTime(UserDefinedType):
+    """The declared type of a GeoPackage DATETIME column (ISO 8601 text, made by UtcDateTime)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "DATETIME"
+
+
+class UtcDateTime(TypeDecorator):
+    """A UTC time to the millisecond; in the GeoPackage file the spec's ``YYYY-MM-DDTHH:MM:SS.SSSZ`` text."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect is not None and dialect.name == "sqlite":
+            return dialect.type_descriptor(_GpkgDateTime())
+        return dialect.type_descriptor(DateTime()) if dialect is not None else DateTime()
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if isinstance(value, str):
+            return dt.datetime.fromisoformat(value.rstrip("Z"))
+        return value
+
+
 class JsonText(TypeDecorator):
     """A JSON value kept as TEXT on both backends (a GeoPackage has no JSON column type)."""
 
@@ -97,7 +128,8 @@ class Base(DeclarativeBase):
 
 def utc_now() -> dt.datetime:
     """Now, in UTC (stored without time zone on SQLite, so always UTC by convention)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)  # milliseconds, as stored
 
 
 class Activity(Base):
@@ -141,9 +173,9 @@ class Activity(Base):
     maintenance_cost_usd_ha: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str | None] = mapped_column(text_type(500))
     created_by: Mapped[str] = mapped_column(text_type(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utc_now)
     updated_by: Mapped[str] = mapped_column(text_type(200))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utc_now)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -162,7 +194,7 @@ class ActivityVersion(Base):
     geometry: Mapped[BaseGeometry] = mapped_column(GeometryColumn())
     snapshot: Mapped[dict[str, Any]] = mapped_column(JsonText())
     changed_by: Mapped[str] = mapped_column(text_type(200))
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utc_now)
 
 
 class AuditEntry(Base):
@@ -171,7 +203,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     fid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utc_now, index=True)
     who: Mapped[str] = mapped_column(text_type(200))
     action: Mapped[str] = mapped_column(text_type(16))
     activity_id: Mapped[str | None] = mapped_column(text_type(36), index=True)
@@ -188,8 +220,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(text_type(64), unique=True)
     role: Mapped[str] = mapped_column(text_type(16))
     label: Mapped[str] = mapped_column(text_type(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utc_now)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class Setting(Base):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from ldnkit.registry.gpkg import create_gpkg_tables, register_feature_table
-from ldnkit.registry.models import GeometryColumn, JsonText, text_type
+from ldnkit.registry.models import GeometryColumn, JsonText, UtcDateTime, text_type
 
 revision = "0001"
 down_revision = None
@@ -47,9 +47,9 @@ def _activity_columns() -> list[sa.Column]:
         sa.Column("maintenance_cost_usd_ha", sa.Float),
         sa.Column("source", text(500)),
         sa.Column("created_by", text(200), nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("updated_by", text(200), nullable=False),
-        sa.Column("updated_at", sa.DateTime, nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
     ]
 
@@ -77,14 +77,14 @@ def upgrade() -> None:
         sa.Column("geometry", GeometryColumn(), nullable=False),
         sa.Column("snapshot", JsonText(), nullable=False),
         sa.Column("changed_by", text_type(200), nullable=False),
-        sa.Column("changed_at", sa.DateTime, nullable=False),
+        sa.Column("changed_at", UtcDateTime(), nullable=False),
         sa.UniqueConstraint("activity_id", "version", name="uq_activity_version"),
     )
     op.create_index("ix_activity_version_activity_id", "activity_version", ["activity_id"])
     op.create_table(
         "audit_log",
         sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Column("at", UtcDateTime(), nullable=False),
         sa.Column("who", text_type(200), nullable=False),
         sa.Column("action", text_type(16), nullable=False),
         sa.Column("activity_id", text_type(36)),
@@ -99,8 +99,8 @@ def upgrade() -> None:
         sa.Column("token_hash", text_type(64), nullable=False, unique=True),
         sa.Column("role", text_type(16), nullable=False),
         sa.Column("label", text_type(200), nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.Column("revoked_at", sa.DateTime),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("revoked_at", UtcDateTime()),
     )
     op.create_table(
         "registry_setting",
