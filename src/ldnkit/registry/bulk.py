@@ -48,9 +48,10 @@ def _clean(value: Any) -> Any:
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
     """The rows of an activity file as field dicts (geometry as shapely, in EPSG:4326)."""
     path = Path(path)
+    fmt = _format(path)
     if not path.exists():
         raise RegistryError(str(path), "does not exist", "check the file name")
-    if _format(path) == "CSV":
+    if fmt == "CSV":
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         if "geometry" not in frame.columns:
             raise RegistryError(f"{path}: geometry", "column is missing", "add a 'geometry' column of WKT")
