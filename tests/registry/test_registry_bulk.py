@@ -52,8 +52,20 @@ def test_import_then_export_round_trip(store, tmp_path, fmt):
         store.delete(rec["id"], by="x", expected_version=rec["version"])
     assert len(import_file(store, out, by="importer")) == 5
     after = {r["name"]: r for r in store.query().items}
-    kept = ("site", "region", "level", "start_date", "end_date", "practices", "drivers", "co_benefits",
-            "funding", "establishment_cost_usd_ha", "computed_area_ha", "land_use_after")  # fmt: skip
+    kept = (
+        "site",
+        "region",
+        "level",
+        "start_date",
+        "end_date",
+        "practices",
+        "drivers",
+        "co_benefits",
+        "funding",
+        "establishment_cost_usd_ha",
+        "computed_area_ha",
+        "land_use_after",
+    )
     for name, rec in before.items():
         assert {k: after[name][k] for k in kept} == {k: rec[k] for k in kept}, name
         assert after[name]["geometry"].equals(rec["geometry"])

@@ -39,8 +39,10 @@ def test_update_keeps_every_version_and_audits(store):
     assert versions[0]["funding"] == "GEF" and versions[2]["funding"] == "national budget"
     audit = store.audit(a["id"])
     assert [(e["who"], e["action"], e["version"]) for e in audit] == [
-        ("ana", "create", 1), ("bob", "update", 2), ("carl", "update", 3),
-    ]  # fmt: skip
+        ("ana", "create", 1),
+        ("bob", "update", 2),
+        ("carl", "update", 3),
+    ]
     assert set(audit[1]["changed_fields"]) == {"geometry", "reported_area_ha", "computed_area_ha"}
 
 
