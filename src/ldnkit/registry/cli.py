@@ -107,6 +107,19 @@ def list_activities(
         console.print(f"{len(page.items)} of {page.matched} activities", highlight=False)
 
 
+@app.command("serve")
+def serve_registry(
+    registry: str = REGISTRY,
+    host: str = typer.Option("127.0.0.1", help="Address to bind; 127.0.0.1 keeps it on this machine."),
+    port: int = typer.Option(8000),
+    private_reads: bool = typer.Option(False, help="Require a viewer token to read."),
+) -> None:
+    """Serve the registry as OGC API Features (reads public unless --private-reads; writes need a token)."""
+    from ldnkit.registry.service import ServiceSettings, serve
+
+    serve(registry, ServiceSettings(host=host, port=port, public_reads=not private_reads))
+
+
 @token_app.command("create")
 def token_create(
     role: str = typer.Option(..., help=", ".join(ROLES)),
