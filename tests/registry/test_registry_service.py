@@ -201,3 +201,23 @@ def test_bad_and_hostile_inputs_get_4xx_and_change_nothing(service):
     assert client.post(ITEMS, json=huge, headers=editor).status_code == 413
     names = sorted(r["name"] for r in store.query().items)
     assert names == sorted(["keep", hostile])
+
+
+def test_private_reads_and_configured_cors(tmp_path):
+    """Settings (in-process app): reads need a viewer token when private; CORS only when configured."""
+    from fastapi.testclient import TestClient
+
+    from ldnkit.registry.service import ServiceSettings, create_app
+
+    store = open_store(tmp_path / "r.gpkg", upgrade=True)
+    viewer = store.create_token("viewer", "v")
+    private = TestClient(create_app(store, ServiceSettings(public_reads=False)))
+    assert private.get(ITEMS).status_code == 401
+    assert private.get(ITEMS, headers=_auth(viewer)).status_code == 200
+    cors = TestClient(create_app(store, ServiceSettings(cors_origins=("https://agency.example",))))
+    res = cors.get("/", headers={"Origin": "https://agency.example"})
+    assert res.headers["access-control-allow-origin"] == "https://agency.example"
+    assert (
+        "access-control-allow-origin" not in cors.get("/", headers={"Origin": "https://evil.example"}).headers
+    )
+    store.close()
