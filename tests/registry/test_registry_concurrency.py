@@ -110,7 +110,7 @@ def test_writer_killed_mid_transaction_leaves_no_half_written_activity(registry_
         assert sorted(r["id"] for r in page.items) == sorted(committed) and page.matched == 5
         assert all(store.get(i)["name"].startswith("committed") for i in committed)
         assert {e["who"] for e in store.audit()} == {"writer"} and len(store.audit()) == 5
-        with store._read_engine.connect() as connection:
+        with store.engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM activity_version")).scalar() == 5
             if store.backend == "sqlite":
                 assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"

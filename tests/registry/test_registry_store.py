@@ -133,7 +133,7 @@ def test_bbox_is_exact_not_just_the_envelope(store):
 
 def test_schema_is_migrated_and_matches_the_models(store):
     """The migration builds exactly the models' tables, columns and indexes (on each backend)."""
-    with store._write_engine.connect() as connection:
+    with store.engine.connect() as connection:
         assert schema_revision(connection) == head_revision() == "0001"
         inspector = inspect(connection)
         for table in Base.metadata.sorted_tables:
@@ -146,7 +146,7 @@ def test_schema_is_migrated_and_matches_the_models(store):
 
 def test_geometry_column_is_native(store):
     store.create(activity(), by="ana")
-    with store._read_engine.connect() as connection:
+    with store.engine.connect() as connection:
         if store.backend == "postgresql":
             row = connection.execute(
                 text("SELECT GeometryType(geometry), ST_SRID(geometry) FROM activity")

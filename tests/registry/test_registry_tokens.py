@@ -15,7 +15,7 @@ from ldnkit.registry.tokens import TokenHolder, token_hash
 def _database_text(store) -> str:
     """Every row of every table as text (what a stolen database would reveal)."""
     parts = []
-    with store._read_engine.connect() as connection:
+    with store.engine.connect() as connection:
         for table in [*Base.metadata.tables, "alembic_version"]:
             if store.backend == "postgresql":
                 rows = connection.execute(text(f"SELECT t::text FROM {table} t"))

@@ -23,7 +23,7 @@ from typing import Any
 import shapely
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -102,6 +102,11 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self._write_engine.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine that writes (for inspection and tests; use the methods to change data)."""
+        return self._write_engine
 
     def upgrade(self) -> None:
         """Create the schema or bring it to the newest version (Alembic migrations)."""
