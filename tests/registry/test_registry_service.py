@@ -221,3 +221,26 @@ def test_private_reads_and_configured_cors(tmp_path):
         "access-control-allow-origin" not in cors.get("/", headers={"Origin": "https://evil.example"}).headers
     )
     store.close()
+
+
+def test_concurrent_http_writers_lose_nothing(service):
+    """20 clients each POST 10 activities at once: all 200 stored, each with its first version."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, tokens, store, _ = service
+    base = str(client.base_url)
+
+    def writer(n: int) -> list[int]:
+        with httpx.Client(base_url=base, timeout=120, headers=_auth(tokens["editor"])) as own:
+            return [
+                own.post(
+                    ITEMS,
+                    json={**_feature(f"w{n}-{i}"), "geometry": square(i * 0.02, n * 0.02).__geo_interface__},
+                ).status_code
+                for i in range(10)
+            ]
+
+    with ThreadPoolExecutor(20) as pool:
+        codes = [c for batch in pool.map(writer, range(20)) for c in batch]
+    assert codes == [201] * 200
+    assert store.query().matched == 200 and len(store.audit()) == 200

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ldnkit.registry.errors import RegistryError
 from ldnkit.registry.query import ActivityQuery, parse_datetime_interval
@@ -261,30 +262,40 @@ def _write_routes(app: FastAPI, store: Store) -> None:
 
     @app.post("/collections/activities/items")
     async def create(request: Request) -> Response:
-        holder = _require(request, store, "editor")
-        fields = fields_from_feature(await _json_body(request), replace=False)
-        if fields.pop("status", "draft") not in ("draft", None):
-            raise HttpError(
-                400, "status", "a new activity starts as draft", "submit it afterwards with PATCH"
-            )
-        fields.pop("id", None)
-        return feature_response(request, store.create(fields, by=holder.label), status=201)
+        body = await _json_body(request)
 
-    async def change(request: Request, item_id: str, replace: bool) -> Response:
+        def work() -> dict:  # database work off the event loop
+            holder = _require(request, store, "editor")
+            fields = fields_from_feature(body, replace=False)
+            if fields.pop("status", "draft") not in ("draft", None):
+                raise HttpError(
+                    400, "status", "a new activity starts as draft", "submit it afterwards with PATCH"
+                )
+            fields.pop("id", None)
+            return store.create(fields, by=holder.label)
+
+        return feature_response(request, await run_in_threadpool(work), status=201)
+
+    def apply_change(request: Request, item_id: str, body: Any, replace: bool) -> dict:
         holder = _require(request, store, "editor")
         version = version_from_if_match(request.headers.get("if-match"))
-        fields = fields_from_feature(await _json_body(request), replace=replace)
+        fields = fields_from_feature(body, replace=replace)
         fields.pop("id", None)
         status = fields.pop("status", None)
-        record = None
-        if fields:
-            record = store.update(item_id[:64], fields, by=holder.label, expected_version=version)
-            version = record["version"]
-        if status is not None:
-            if status in APPROVER_STATUSES and not holder.may("approver"):
-                raise HttpError(403, "status", f"only an approver may set {status}", "ask an approver")
-            record = store.set_status(item_id[:64], status, by=holder.label, expected_version=version)
-        return feature_response(request, record or store.get(item_id[:64]))
+        if status is not None and status == store.get(item_id[:64])["status"]:
+            status = None  # a PUT repeating the current status changes nothing there
+        if status is None:
+            return store.update(item_id[:64], fields, by=holder.label, expected_version=version)
+        if replace or fields:
+            raise HttpError(400, "status", "is changed alone", "send the status in its own PATCH")
+        if status in APPROVER_STATUSES and not holder.may("approver"):
+            raise HttpError(403, "status", f"only an approver may set {status}", "ask an approver")
+        return store.set_status(item_id[:64], status, by=holder.label, expected_version=version)
+
+    async def change(request: Request, item_id: str, replace: bool) -> Response:
+        body = await _json_body(request)
+        record = await run_in_threadpool(apply_change, request, item_id, body, replace)
+        return feature_response(request, record)
 
     @app.put("/collections/activities/items/{item_id}")
     async def replace(request: Request, item_id: str) -> Response:
