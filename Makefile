@@ -1,5 +1,6 @@
 # make demo | make test | make bench | make lint — each creates .venv if missing.
-# make test also installs Debian's chromium (as root, with apt) for the browser test of report.html.
+# make test also installs Debian's chromium (as root, with apt) for the browser test of report.html,
+# and Debian's PostgreSQL + PostGIS for the registry tests on PostGIS (they start their own server).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -27,6 +28,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	.ci/ensure-chromium
+	.ci/ensure-postgis
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(VENV)/.installed-bench
