@@ -25,6 +25,8 @@ import numpy as np
 import rasterio
 import xarray as xr
 
+from ldnkit.io import run_folder
+
 from . import __version__, codes
 from .area import cell_area
 from .config import RunConfig, load_config
@@ -292,13 +294,12 @@ def run(
         cfg.compute.scheduler = scheduler
     fb = Feedback(quiet=quiet, console=console)
     out = cfg.resolve(cfg.output)
-    if out.exists() and not cfg.overwrite:
-        raise ConfigError("output", f"{out} already exists", "choose another folder or set overwrite: true")
+    run_folder.check_output_folder(out, cfg.overwrite, protected=cfg.input_paths())
     cache = _gdal_cache_bytes()
     gdal_env = rasterio.Env(GDAL_CACHEMAX=cache) if cache else rasterio.Env()
     with gdal_env, _scheduler(cfg.compute.scheduler, cfg.compute.workers) as distributed:
         fb.distributed = distributed
-        with rio_io.atomic_output_dir(out, overwrite=cfg.overwrite) as tmp:
+        with run_folder.atomic_output_dir(out, cfg.overwrite, protected=cfg.input_paths()) as tmp:
             if cfg.inputs is not None:
                 result = _run_into(cfg, tmp, fb, distributed)
             else:
