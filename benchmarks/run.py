@@ -2,7 +2,8 @@
 
 Sections: the machine; the kernels (``benchmarks/kernels.py``, if present); the end-to-end national
 run (10 M pixels, repeated); scaling over grid sizes; threads versus a 2-process LocalCluster and
-the ``processes`` scheduler; the cost of the corrections, LDN accounting, report.html and
+the ``processes`` scheduler; ldnkit's cross-tabulation and labelling against flox and dask-image
+(``benchmarks/engines.py``); the cost of the corrections, LDN accounting, report.html and
 project.qgs stages (``benchmarks/accounting.py``). Inputs are generated once into
 ``benchmarks/_work/`` (gitignored) and reused. Not part of ``make test``.
 
@@ -214,6 +215,9 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--repeat", type=int, default=None, help="runs of the national run (3; quick: 1)")
     ap.add_argument("--no-kernels", action="store_true", help="skip the kernel benchmarks")
     ap.add_argument("--no-drought", action="store_true", help="skip the SPI (drought) benchmark")
+    ap.add_argument(
+        "--no-engines", action="store_true", help="skip the cross-tabulation/labelling engines benchmark"
+    )
     ap.add_argument("--no-schedulers", action="store_true", help="skip the scheduler comparison")
     ap.add_argument(
         "--no-accounting", action="store_true", help="skip the corrections/neutrality/report benchmark"
@@ -245,6 +249,9 @@ def main(argv: list[str] | None = None) -> Path:
     if not args.no_drought:
         log("SPI (drought) benchmark")
         sections += ["", module_section("drought", "Drought (SPI)", quick=quick)]
+    if not args.no_engines:
+        log("cross-tabulation and labelling engines benchmark")
+        sections += ["", module_section("engines", "Cross-tabulation and labelling engines", quick=quick)]
 
     log("warm-up run (compiles and caches the numba kernels)")
     e2e.measure(e2e.national_inputs(512, 512))

@@ -644,6 +644,8 @@ class RunConfig(_Strict):
     compute: Compute = Field(default_factory=Compute)
     #: folder that relative paths are resolved against (the config file's folder); not a YAML key.
     base_dir: Path = Field(default=Path("."), exclude=True)
+    #: the YAML file this config was read from (``None`` if built in code); not a YAML key.
+    source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _matrices_need_regions(self) -> RunConfig:
@@ -682,6 +684,23 @@ class RunConfig(_Strict):
         """A path from the config, relative to the config file's folder."""
         p = Path(path).expanduser()
         return Path(os.path.normpath(p if p.is_absolute() else (self.base_dir / p)))
+
+    def input_paths(self) -> list[Path]:
+        """Every file or folder the run reads (resolved), for the run-folder checks."""
+        found: list[Path] = []
+        if self.grid.target not in ("productivity", "land_cover", "soc"):
+            found.append(Path(self.grid.target))
+        fields = [k for k in type(self).model_fields if k not in ("output", "base_dir")]
+        stack: list[Any] = [getattr(self, k) for k in fields]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, Path):
+                found.append(item)
+            elif isinstance(item, BaseModel):
+                stack.extend(getattr(item, k) for k in type(item).model_fields)
+            elif isinstance(item, dict | list | tuple):
+                stack.extend(item.values() if isinstance(item, dict) else item)
+        return [self.resolve(p) for p in found]
 
     def recorded(self) -> dict[str, Any]:
         """The whole configuration with defaults filled in, JSON-ready (for summary.json)."""
@@ -735,4 +754,6 @@ def load_config(path: Path | str) -> RunConfig:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         at = f" at line {line + 1}" if line is not None else ""
         raise ConfigError(str(path), f"is not valid YAML{at}", "fix the syntax") from None
-    return parse_config(data, base_dir=path.parent.resolve(), source=str(path))
+    cfg = parse_config(data, base_dir=path.parent.resolve(), source=str(path))
+    cfg.source = path.resolve()
+    return cfg

@@ -25,10 +25,10 @@ import numpy as np
 import rasterio
 import xarray as xr
 
+from ldnkit.io import run_folder
 from ldnkit.io.grid import check_overlap, grid_of, is_virtual
 from ldnkit.io.read import open_layer
 from ldnkit.io.readers import band_years, open_annual_stack
-from ldnkit.io.run_folder import atomic_output_dir
 from ldnkit.io.warp import align
 from ldnkit.io.write import write_layers, write_scratch
 
@@ -385,13 +385,12 @@ def run(
         cfg.compute.scheduler = scheduler
     fb = Feedback(quiet=quiet, console=console)
     out = cfg.resolve(cfg.output)
-    if out.exists() and not cfg.overwrite:
-        raise ConfigError("output", f"{out} already exists", "choose another folder or set overwrite: true")
+    run_folder.check_output_folder(out, cfg.overwrite, protected=cfg.input_paths())
     cache = _gdal_cache_bytes()
     gdal_env = rasterio.Env(GDAL_CACHEMAX=cache) if cache else rasterio.Env()
     with gdal_env, _scheduler(cfg.compute.scheduler, cfg.compute.workers) as distributed:
         fb.distributed = distributed
-        with atomic_output_dir(out, overwrite=cfg.overwrite) as tmp:
+        with run_folder.atomic_output_dir(out, cfg.overwrite, protected=cfg.input_paths()) as tmp:
             if cfg.inputs is not None:
                 result = _run_into(cfg, tmp, fb, distributed)
             else:
