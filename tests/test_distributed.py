@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from ldnkit.cli import app
 from ldnkit.config import load_config
 from ldnkit.demo import build_demo_inputs
-from ldnkit.pipeline import run
+from ldnkit.run import run
 
 distributed = pytest.importorskip("distributed")
 

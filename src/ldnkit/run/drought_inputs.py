@@ -1,0 +1,130 @@
+"""The drought stage's inputs: the annual SPI/SPEI, population by sex and vulnerability factors,
+each on its own (climate or population) grid, which need not be the run grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from ldnkit.errors import GridError, PeriodError
+from ldnkit.indicators import drought
+from ldnkit.indicators.spi import annual_spi, spei, spi
+from ldnkit.io import climate, raster
+from ldnkit.run.inputs import InputLoader
+
+
+def monthly_index(inputs: InputLoader) -> xr.DataArray:
+    """Monthly SPI or SPEI from the precipitation (and PET) series of ``drought:``."""
+    d = inputs.config.drought
+    m = d.method
+    p = d.precipitation
+    precip = climate.open_monthly(
+        inputs.resolve(p.path, "drought.precipitation.path"),
+        variable=p.variable,
+        key="drought.precipitation",
+        units=p.units,
+    )
+    if m.index == "spei":
+        q = d.pet
+        pet = climate.open_monthly(
+            inputs.resolve(q.path, "drought.pet.path"), variable=q.variable, key="drought.pet", units=q.units
+        )
+        return spei(precip, pet, scale=m.scale, reference=tuple(m.reference))
+    return spi(precip, scale=m.scale, reference=tuple(m.reference), distribution=m.distribution, fit=m.fit)
+
+
+def annual_index(inputs: InputLoader) -> xr.DataArray:
+    """Annual SPI/SPEI ``(year, y, x)`` or ``(year, station)`` from the drought config: given
+    (``drought.spi``, a stack of maps or monthly series) or computed from precipitation."""
+    d = inputs.config.drought
+    if d.spi is not None:
+        path = inputs.resolve(d.spi, "drought.spi")
+        if path.suffix.lower() in (".tif", ".tiff") or path.is_dir():
+            annual = raster.open_annual_stack(path, chunks=inputs.chunks, key="drought.spi")
+        else:
+            annual = annual_spi(climate.open_monthly(path, key="drought.spi"), month=d.method.month)
+        annual.attrs.update(index="precomputed", source=str(path))
+    else:
+        annual = annual_spi(monthly_index(inputs), month=d.method.month)
+    if d.years is not None:
+        have = [int(y) for y in annual["year"].values]
+        y0, y1 = d.years
+        if y0 < min(have) or y1 > max(have):
+            raise PeriodError(
+                "drought.years",
+                f"asks for {y0}-{y1} but the index covers {min(have)}-{max(have)}",
+                "choose years inside the data",
+            )
+        annual = annual.sel(year=slice(y0, y1))
+    return annual
+
+
+def same_grid_stack(
+    inputs: InputLoader, maps: list[tuple[int | None, Path, str]], fix: str
+) -> list[xr.DataArray]:
+    """Rasters that must share one grid (the first one's), stacked by year when years are given;
+    a GridError (with ``fix``) names the first that does not."""
+    first = None
+    layers = []
+    for year, path, key in maps:
+        layer = raster.open_layer(
+            inputs.resolve(path, key), chunks=inputs.chunks, masked=True, key=key
+        ).squeeze(drop=True)
+        if first is None:
+            first = (key, raster.grid_of(layer), layer)
+        elif not raster.grid_of(layer).same_as(first[1]):
+            raise GridError(key, f"is not on the grid of {first[0]}", fix)
+        else:
+            layer = layer.assign_coords(x=first[2].x, y=first[2].y)
+        layers.append(layer.expand_dims(year=[int(year)]) if year is not None else layer)
+    return layers
+
+
+def population(inputs: InputLoader) -> dict[str, xr.DataArray]:
+    """Population ``(year, y, x)`` by sex (total, female, male), all on the first map's grid."""
+    pop = inputs.config.drought.population
+    keyed = [
+        (sex, year, path, f"drought.population.{sex}.{year}")
+        for sex in ("total", "female", "male")
+        for year, path in sorted((getattr(pop, sex) or {}).items())
+    ]
+    fix = "give every population layer on one grid (same extent and resolution)"
+    layers = same_grid_stack(inputs, [(year, path, key) for _, year, path, key in keyed], fix)
+    out = {}
+    for sex in ("total", "female", "male"):
+        mine = [layer for (s, *_), layer in zip(keyed, layers, strict=True) if s == sex]
+        if not mine:
+            continue
+        stack = xr.concat(mine, dim="year", join="exact")
+        stack.attrs["units"] = "persons" if pop.units == "count" else "persons/km2"
+        out[sex] = stack
+    return out
+
+
+def dvi_grid(inputs: InputLoader) -> xr.Dataset:
+    """The gridded drought vulnerability index (Tier 3) from the factor rasters of the config."""
+    v = inputs.config.drought.vulnerability
+    keyed = []
+    for name, g in v.grids.items():
+        key = f"drought.vulnerability.grids.{name}"
+        for year, path in sorted(g.maps.items()) if g.maps else [(None, g.path)]:
+            keyed.append((name, year, path, f"{key}.{year}" if year is not None else f"{key}.path"))
+    fix = "give every vulnerability factor on one grid"
+    layers = same_grid_stack(inputs, [(year, path, key) for _, year, path, key in keyed], fix)
+    factors, components, directions = {}, {}, {}
+    for name, g in v.grids.items():
+        mine = [layer for (n, *_), layer in zip(keyed, layers, strict=True) if n == name]
+        factors[name] = xr.concat(mine, dim="year", join="exact") if g.maps else mine[0]
+        components[name], directions[name] = g.component, g.direction
+    return drought.dvi_grid(factors, components, directions, weights=v.weights)
+
+
+def dvi_table(inputs: InputLoader) -> pd.DataFrame:
+    """The drought vulnerability index (Tier 1/2) from the indicator table of the config."""
+    v = inputs.config.drought.vulnerability
+    return drought.dvi_from_table(inputs.resolve(v.table, "drought.vulnerability.table"), weights=v.weights)
+
+
+__all__ = ["annual_index", "dvi_grid", "dvi_table", "monthly_index", "population", "same_grid_stack"]
