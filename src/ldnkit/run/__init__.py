@@ -10,10 +10,11 @@ from ldnkit.run.context import LayerToWrite, RunContext, mask_outside
 from ldnkit.run.corrections import CorrectionsStage
 from ldnkit.run.drought import DroughtStage
 from ldnkit.run.neutrality import NeutralityStage
+from ldnkit.run.outputs import StageOutputs
 from ldnkit.run.runner import Result, default_stages, run
 from ldnkit.run.so1 import PERIOD_LAYERS, So1Stage
 from ldnkit.run.so1_tables import So1TablesStage
-from ldnkit.run.stage import Stage, StageOutputs
+from ldnkit.run.stage import Stage
 
 __all__ = [
     "PERIOD_LAYERS",

@@ -18,7 +18,7 @@ from ldnkit.layer_meta import LAYER_TAG, LayerMeta
 from ldnkit.periods import PeriodPlan
 from ldnkit.progress import Feedback
 from ldnkit.run.inputs import InputLoader
-from ldnkit.run.stage import StageOutputs
+from ldnkit.run.outputs import StageOutputs
 
 
 def mask_outside(layer: xr.DataArray, inside: xr.DataArray) -> xr.DataArray:

@@ -24,8 +24,8 @@ from ldnkit.jsonable import tag_text
 from ldnkit.layer_meta import LAYER_TAG
 from ldnkit.run.context import LayerToWrite, RunContext, mask_outside
 from ldnkit.run.ldn_labels import titled
+from ldnkit.run.outputs import StageOutputs
 from ldnkit.run.so1 import PERIOD_LAYERS
-from ldnkit.run.stage import StageOutputs
 
 #: Layers of a period that a correction replaces (the uncorrected ones are kept as <name>_uncorrected).
 CORRECTED_LAYERS = ("sdg", "status", "status_expanded")

@@ -19,7 +19,7 @@ from ldnkit.io import raster, vector
 from ldnkit.layer_meta import LayerMeta
 from ldnkit.run.context import LayerToWrite, RunContext
 from ldnkit.run.drought_inputs import annual_index, dvi_grid, dvi_table, population
-from ldnkit.run.stage import StageOutputs
+from ldnkit.run.outputs import StageOutputs
 from ldnkit.tables.so3 import compute_so3_tables
 
 DROUGHT_GROUP = "Drought"

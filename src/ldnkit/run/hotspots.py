@@ -13,7 +13,7 @@ from ldnkit import codes
 from ldnkit.indicators import hotspots
 from ldnkit.run.context import LayerToWrite, RunContext, mask_outside
 from ldnkit.run.ldn_labels import neutrality_meta
-from ldnkit.run.stage import StageOutputs
+from ldnkit.run.outputs import StageOutputs
 
 #: (kind, layer name, what it marks) of the two kinds of spots, in the order they are labelled.
 SPOT_KINDS = (("hotspot", "hotspots", "degradation"), ("brightspot", "brightspots", "improvement"))

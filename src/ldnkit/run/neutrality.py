@@ -24,7 +24,7 @@ from ldnkit.run.hotspots import spot_attributes, write_spots
 from ldnkit.run.land_type_inputs import check_coverage, check_observations, components
 from ldnkit.run.ldn_labels import ANTICIPATED_LOSSES, TABLE_TITLES, neutrality_meta, titled
 from ldnkit.run.neutrality_inputs import NeutralityInputs, read_neutrality_inputs
-from ldnkit.run.stage import StageOutputs
+from ldnkit.run.outputs import StageOutputs
 from ldnkit.tables import neutrality as neutrality_tables
 
 

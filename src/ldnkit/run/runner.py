@@ -32,10 +32,11 @@ from ldnkit.run.context import RunContext
 from ldnkit.run.corrections import CorrectionsStage
 from ldnkit.run.drought import DroughtStage
 from ldnkit.run.neutrality import NeutralityStage
+from ldnkit.run.outputs import StageOutputs
 from ldnkit.run.scheduler import gdal_env, use_scheduler
 from ldnkit.run.so1 import So1Stage
 from ldnkit.run.so1_tables import So1TablesStage
-from ldnkit.run.stage import Stage, StageOutputs
+from ldnkit.run.stage import Stage
 from ldnkit.tables import tables_to_json, write_xlsx
 from ldnkit.version import __version__
 

@@ -20,8 +20,8 @@ from ldnkit.indicators import land_cover, productivity, sdg, soc
 from ldnkit.layer_meta import LayerMeta
 from ldnkit.periods import PeriodPlan
 from ldnkit.run.context import LayerToWrite, RunContext, as_int16, mask_outside
+from ldnkit.run.outputs import StageOutputs
 from ldnkit.run.performance import land_cover_units, performance_inputs, productivity_layers
-from ldnkit.run.stage import StageOutputs
 
 
 def _period_layer(title, group, description, order, legend=None, unit="class", report_map=False):

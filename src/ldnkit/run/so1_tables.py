@@ -7,8 +7,8 @@ from ldnkit import codes
 from ldnkit.config import Period, RunConfig
 from ldnkit.periods import PeriodPlan
 from ldnkit.run.context import RunContext
+from ldnkit.run.outputs import StageOutputs
 from ldnkit.run.so1 import method_text
-from ldnkit.run.stage import StageOutputs
 from ldnkit.tables import PeriodLayers, TableInputs, compute_tables
 
 

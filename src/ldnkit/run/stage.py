@@ -8,36 +8,11 @@ tables.xlsx, project.qgs and report.html.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-import pandas as pd
-
-from ldnkit.layer_meta import LayerMeta
-
-if TYPE_CHECKING:
-    from ldnkit.config import RunConfig
-    from ldnkit.run.context import RunContext
-
-
-@dataclass
-class StageOutputs:
-    """What one stage produced.
-
-    ``layers``: written files by key (``"<folder>/<name>"``, e.g. ``"baseline/sdg"``), with their
-    metadata (``meta``) and JSON-ready attrs (``attrs``) for summary.json; ``tables``:
-    ``{scope: {table id: DataFrame}}``; ``summary``: top-level summary.json entries;
-    ``timings``: seconds by step; ``warnings``: one-line messages for summary.json and the report.
-    """
-
-    layers: dict[str, Path] = field(default_factory=dict)
-    meta: dict[str, LayerMeta] = field(default_factory=dict)
-    attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tables: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+from ldnkit.config import RunConfig
+from ldnkit.run.context import RunContext
+from ldnkit.run.outputs import StageOutputs
 
 
 @runtime_checkable
