@@ -152,7 +152,9 @@ def keep_uncorrected(ctx: RunContext, period: str, layer: str, out: StageOutputs
         report_map=False,
     )
     da = raster.open_layer(path).squeeze(drop=True)
-    tags = {k: tag_text(v) for k, v in da.attrs.items() if k not in READER_ATTRS}
+    # what the reader added (the temporary path, the raw tags) is not the layer's: not copied
+    da.attrs = {k: v for k, v in da.attrs.items() if k not in READER_ATTRS}
+    tags = {k: tag_text(v) for k, v in da.attrs.items()}
     item = LayerToWrite(f"{key}_uncorrected", da, meta, tags=tags, attrs=ctx.attrs.get(key, {}))
     ctx.write_layers([item], out)
     for old in (path, path.with_suffix(".qml"), path.with_name(f"{path.name}.aux.xml")):

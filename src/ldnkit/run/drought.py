@@ -69,7 +69,14 @@ class DroughtLayers:
         self.items.append(LayerToWrite(f"drought/{name}", layer, meta, tags=dict(self.tags), attrs={}))
 
 
-def hazard_layers(layers: DroughtLayers, annual, classes, period_min, period_classes, month: int) -> None:
+def hazard_layers(
+    layers: DroughtLayers,
+    annual: xr.DataArray,
+    classes: xr.DataArray,
+    period_min: xr.Dataset,
+    period_classes: xr.DataArray,
+    month: int,
+) -> None:
     """Annual SPI and intensity class maps, and each period's highest intensity and minimum SPI."""
     for year in classes["year"].values:
         y = int(year)
@@ -106,7 +113,12 @@ def hazard_layers(layers: DroughtLayers, annual, classes, period_min, period_cla
         )
 
 
-def exposure_layers(layers: DroughtLayers, period_exposure, period_classes, population_mask) -> None:
+def exposure_layers(
+    layers: DroughtLayers,
+    period_exposure: xr.Dataset,
+    period_classes: xr.DataArray,
+    population_mask: xr.DataArray | None,
+) -> None:
     """People exposed per pixel (population grid) and period: the population of the year of each
     pixel's highest intensity, where that intensity is mild or worse; 0 where no drought, NaN
     outside."""

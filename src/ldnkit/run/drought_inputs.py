@@ -17,22 +17,32 @@ from ldnkit.run.inputs import InputLoader
 
 def monthly_index(inputs: InputLoader) -> xr.DataArray:
     """Monthly SPI or SPEI from the precipitation (and PET) series of ``drought:``."""
-    d = inputs.config.drought
-    m = d.method
-    p = d.precipitation
-    precip = climate.open_monthly(
-        inputs.resolve(p.path, "drought.precipitation.path"),
-        variable=p.variable,
+    settings = inputs.config.drought
+    method = settings.method
+    source = settings.precipitation
+    precipitation = climate.open_monthly(
+        inputs.resolve(source.path, "drought.precipitation.path"),
+        variable=source.variable,
         key="drought.precipitation",
-        units=p.units,
+        units=source.units,
     )
-    if m.index == "spei":
-        q = d.pet
+    reference = tuple(method.reference)
+    if method.index == "spei":
+        source = settings.pet
         pet = climate.open_monthly(
-            inputs.resolve(q.path, "drought.pet.path"), variable=q.variable, key="drought.pet", units=q.units
+            inputs.resolve(source.path, "drought.pet.path"),
+            variable=source.variable,
+            key="drought.pet",
+            units=source.units,
         )
-        return spei(precip, pet, scale=m.scale, reference=tuple(m.reference))
-    return spi(precip, scale=m.scale, reference=tuple(m.reference), distribution=m.distribution, fit=m.fit)
+        return spei(precipitation, pet, scale=method.scale, reference=reference)
+    return spi(
+        precipitation,
+        scale=method.scale,
+        reference=reference,
+        distribution=method.distribution,
+        fit=method.fit,
+    )
 
 
 def annual_index(inputs: InputLoader) -> xr.DataArray:

@@ -124,7 +124,7 @@ def run_stages(
         timings[stage.name] = time.perf_counter() - t
         entries |= outputs.summary
         warnings += outputs.warnings
-    summary = summary_head(cfg)
+    summary = summary_head(cfg) | {"stages": [stage.name for stage in stages]}
     if ctx.grid is not None:
         summary |= {
             "grid": grid_entry(ctx.grid),

@@ -312,7 +312,12 @@ class So1Stage:
             )
 
     def _period_layers(
-        self, ctx, plan, annual_land_cover, soc_annual, perf_inputs
+        self,
+        ctx: RunContext,
+        plan: PeriodPlan,
+        annual_land_cover: xr.DataArray,
+        soc_annual: xr.DataArray,
+        perf_inputs: dict[str, tuple[xr.DataArray, xr.DataArray]],
     ) -> dict[str, xr.DataArray]:
         """Every layer of one period but its status (lazy, except the performance percentiles)."""
         cfg, methods = ctx.config, ctx.config.methods
