@@ -198,7 +198,7 @@ class CaseRun:
     pixels: int
     width: int
     height: int
-    wall_s: float  # ldnkit.pipeline.run's own wall time
+    wall_s: float  # ldnkit.run.run's own wall time
     proc: Proc
     timings: dict  # summary["timings_s"]
     neutrality: dict  # summary["neutrality"]["timings_s"]
@@ -249,9 +249,9 @@ def measure_case(folder: Path, case: str, repeat: int, *, keep: bool = False) ->
 def _child(config: str, result_path: str) -> None:
     """Body of the measured child: the run, with the unrecorded output steps timed."""
     import ldnkit.io.qgis
-    import ldnkit.pipeline
     import ldnkit.report
     from ldnkit.config import load_config
+    from ldnkit.run import runner
 
     extra: dict[str, float] = {}
 
@@ -268,10 +268,10 @@ def _child(config: str, result_path: str) -> None:
         setattr(mod, name, wrapper)
 
     # run() imports write_qgis_project and write_report from these modules when it needs them.
-    timed(ldnkit.pipeline, "write_xlsx", "xlsx")
+    timed(runner, "write_xlsx", "xlsx")
     timed(ldnkit.io.qgis, "write_qgis_project", "qgis")
     timed(ldnkit.report, "write_report", "html")
-    result = ldnkit.pipeline.run(load_config(config), quiet=True)
+    result = runner.run(load_config(config), quiet=True)
     s = result.summary
     out = Path(result.output)
     info = {
@@ -389,7 +389,7 @@ def section(runs: list[CaseRun], report: tuple[Path, Proc] | None, minutes: floa
         "land cover x a terrain class ruled from a synthetic slope raster (flat < 5 %, gentle < 15 %, "
         "steep), hotspots/brightspots (components, 8-connectivity, >= 1 km²), planning to 2030 with one "
         "anticipated-loss polygon and one *reverse* intervention polygon, one `no_net_loss` target. Each "
-        "case ran twice, interleaved (1, 2, 3, 1, 2, 3). Wall = `ldnkit.pipeline.run`'s own time; "
+        "case ran twice, interleaved (1, 2, 3, 1, 2, 3). Wall = `ldnkit.run.run`'s own time; "
         "stages from `summary.json` `timings_s`; LDN stages from `summary['neutrality']['timings_s']`; "
         "xlsx / qgs / html = the child's own timing of `write_xlsx`, `write_qgis_project` and "
         "`write_report` (not in `timings_s`).",

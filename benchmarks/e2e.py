@@ -423,7 +423,7 @@ def measure(
 def _child(config: str, scheduler: str, result_path: str) -> None:
     """Body of the measured child process."""
     from ldnkit.config import load_config
-    from ldnkit.pipeline import run
+    from ldnkit.run import run
 
     cfg = load_config(config)
     cluster = None

@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> Path:
         "# ldnkit benchmarks",
         "",
         f"Written by `python benchmarks/run.py{' --quick' if quick else ''}` (`make bench`). "
-        "Times are wall-clock seconds of `ldnkit.pipeline.run` in a fresh child process (numba "
+        "Times are wall-clock seconds of `ldnkit.run.run` in a fresh child process (numba "
         "kernels already compiled and cached); peak RSS is the largest sum of the resident memory "
         "of that process and all its descendants, sampled every 50 ms, and at least the kernel's "
         "`ru_maxrss`.",

@@ -23,7 +23,7 @@ import yaml
 
 from ldnkit.config import load_config
 from ldnkit.io.readers import open_annual_stack
-from ldnkit.pipeline import run
+from ldnkit.run import run
 
 try:
     import fcntl

@@ -736,7 +736,7 @@ def test_run_demo_wires_inputs_pipeline_and_evaluation(tmp_path, monkeypatch):
         seen["case"] = real_build(folder, size=SIZE, output=kw.get("output"))
         return seen["case"]
 
-    monkeypatch.setitem(sys.modules, "ldnkit.pipeline", types.SimpleNamespace(run=fake_run))
+    monkeypatch.setitem(sys.modules, "ldnkit.run", types.SimpleNamespace(run=fake_run))
     monkeypatch.setattr("ldnkit.demo.evaluate.build_demo_inputs", small_build)  # where run_demo looks it up
     result, df = run_demo(tmp_path / "demo", quiet=True)
     assert seen["quiet"] is True

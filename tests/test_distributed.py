@@ -21,7 +21,7 @@ from ldnkit.cli import app
 from ldnkit.config import load_config
 from ldnkit.demo import build_demo_inputs
 from ldnkit.io.run_folder import MARKER
-from ldnkit.pipeline import run
+from ldnkit.run import run
 
 distributed = pytest.importorskip("distributed")
 

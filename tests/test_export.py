@@ -22,7 +22,7 @@ import yaml
 import ldnkit
 from ldnkit import codes
 from ldnkit.layer_meta import sorted_entries
-from ldnkit.pipeline import run
+from ldnkit.run import run
 from ldnkit.tables import AOI_SCOPE, tables_to_json, write_xlsx
 from ldnkit.tables.export import FORMATS, HEADER_ROW
 from ldnkit.tables.prais import LAND_FINAL, LAND_INITIAL, LAND_ROW, reconciliation_problems

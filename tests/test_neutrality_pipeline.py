@@ -30,7 +30,7 @@ from ldnkit.config import parse_config
 from ldnkit.demo import N_SITES, N_SITES_DISAGREE
 from ldnkit.errors import ConfigError
 from ldnkit.io.read import open_layer
-from ldnkit.pipeline import run
+from ldnkit.run import run
 
 runner = CliRunner()
 PERIOD = "2016-2023"

@@ -243,14 +243,14 @@ def test_output_exists_without_overwrite(case):
 
 def test_failure_midway_leaves_nothing(case, monkeypatch):
     inputs, cfg = case
-    import ldnkit.pipeline as pipeline
+    from ldnkit.run import runner
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(pipeline, "write_xlsx", boom)
+    monkeypatch.setattr(runner, "write_xlsx", boom)
     (inputs / "config.yaml").write_text(yaml.safe_dump(cfg))
     with pytest.raises(RuntimeError):
-        pipeline.run(inputs / "config.yaml", quiet=True)
+        runner.run(inputs / "config.yaml", quiet=True)
     out = Path(cfg["output"])
     assert not out.exists() and not list(out.parent.glob(f".{out.name}*"))

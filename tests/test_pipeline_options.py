@@ -13,7 +13,7 @@ import yaml
 
 from ldnkit import codes
 from ldnkit.config import parse_config
-from ldnkit.pipeline import run
+from ldnkit.run import run
 
 
 @pytest.fixture(scope="module")

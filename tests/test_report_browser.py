@@ -45,8 +45,8 @@ def _need_chromium() -> None:
 @pytest.fixture(scope="module")
 def report_path(small_inputs, tmp_path_factory) -> Path:
     """A pipeline run of the small demo inputs (with drought) and its report."""
-    from ldnkit.pipeline import run
     from ldnkit.report import write_report
+    from ldnkit.run import run
 
     base = tmp_path_factory.mktemp("report_browser")
     inputs = base / "inputs"

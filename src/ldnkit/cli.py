@@ -1,4 +1,4 @@
-"""The ``ldnkit`` command: thin — parse, call the pipeline, print, set the exit status.
+"""The ``ldnkit`` command: thin — parse, call the run, print, set the exit status.
 
 Exit status: 0 ok, 2 bad input or settings (one line on stderr, no traceback), 1 a bug.
 """
@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from . import __version__
-from .errors import LdnError
+from ldnkit.errors import LdnError
+from ldnkit.version import __version__
 
 app = typer.Typer(
     add_completion=False,
@@ -54,10 +54,10 @@ def run(
 ) -> None:
     """Compute SDG 15.3.1 and its sub-indicators for every period of CONFIG (and drought, SO 3, when it has
     a 'drought:' section) and write the outputs."""
-    from .pipeline import run as run_pipeline
+    from ldnkit.run import run as run_stages
 
     try:
-        result = run_pipeline(config, quiet=quiet, scheduler=scheduler, console=err_console)
+        result = run_stages(config, quiet=quiet, scheduler=scheduler, console=err_console)
     except LdnError as exc:
         _fail(exc)
     if quiet:
@@ -74,17 +74,17 @@ def drought(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Compute only the drought part (SO 3: SPI hazard, exposure, vulnerability) of CONFIG."""
-    from .config import load_config
-    from .errors import ConfigError
-    from .pipeline import run as run_pipeline
+    from ldnkit.config import load_config
+    from ldnkit.errors import ConfigError
+    from ldnkit.run import DroughtStage
+    from ldnkit.run import run as run_stages
 
     try:
         cfg = load_config(config)
         if cfg.drought is None:
             raise ConfigError(str(config), "has no 'drought:' section", "add one (see docs/drought.md)")
-        cfg.inputs = None
-        cfg.periods = None
-        result = run_pipeline(cfg, quiet=quiet, scheduler=scheduler, console=err_console)
+        stages = [DroughtStage()]  # the drought stage alone: no grid, SO1 or LDN work
+        result = run_stages(cfg, stages=stages, quiet=quiet, scheduler=scheduler, console=err_console)
     except LdnError as exc:
         _fail(exc)
     if quiet:
@@ -97,7 +97,7 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Build a synthetic landscape with planted processes, run the pipeline, and show what it recovered."""
-    from .demo import print_demo_report, print_neutrality_report, run_demo
+    from ldnkit.demo import print_demo_report, print_neutrality_report, run_demo
 
     try:
         result, table = run_demo(out, quiet=quiet)
@@ -107,7 +107,7 @@ def demo(
     print_demo_report(table, console)
     print_neutrality_report(result.output, console)
     console.print(f"Outputs: {result.output}")
-    from .report import REPORT_NAME, write_report
+    from ldnkit.report import REPORT_NAME, write_report
 
     report_path = Path(result.output) / REPORT_NAME
     if not report_path.exists():  # the pipeline writes it at the end of a run; older runs get it here
@@ -124,7 +124,7 @@ def report(
 ) -> None:
     """Write RUN_DIR/report.html: one self-contained HTML file with the headline figures, maps,
     charts, PRAIS tables, methods, data sources and warnings of a run. Prints its path."""
-    from .report import write_report
+    from ldnkit.report import write_report
 
     try:
         path = write_report(run_dir, max_map_pixels=max_map_pixels)

@@ -51,7 +51,7 @@ def demo_run(folder: Path, size: int = DEMO_SIZE) -> Path:
     """The demo landscape (every stage: SO1, corrections, neutrality, drought) at ``size`` pixels."""
     from ldnkit.config import load_config
     from ldnkit.demo import build_demo_inputs
-    from ldnkit.pipeline import run
+    from ldnkit.run import run
 
     case = build_demo_inputs(folder / "inputs", size=size, output=folder / "run")
     cfg = load_config(case.config_path)
@@ -63,7 +63,7 @@ def demo_run(folder: Path, size: int = DEMO_SIZE) -> Path:
 def buffalo_run(folder: Path) -> Path:
     """examples/buffalo.yaml on the real MODIS data in ../shared/data."""
     from ldnkit.config import load_config
-    from ldnkit.pipeline import run
+    from ldnkit.run import run
 
     cfg = load_config(ROOT / "examples" / "buffalo.yaml")
     cfg.output = folder / "run"

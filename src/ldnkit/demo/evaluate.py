@@ -18,7 +18,7 @@ from ldnkit.demo.inputs import DemoCase, build_demo_inputs
 from ldnkit.errors import InputError
 
 if TYPE_CHECKING:  # the pipeline is imported lazily in run_demo
-    from ldnkit.pipeline import Result
+    from ldnkit.run import Result
 
 #: Categorical output layers evaluate_demo can read, by their file name in layers/<period>/.
 OUTPUT_LAYERS = (
@@ -150,7 +150,7 @@ def run_demo(out: Path | None = None, quiet: bool = False) -> tuple[Result, pd.D
     :func:`evaluate_demo`.
     """
     from ldnkit.config import load_config
-    from ldnkit.pipeline import run  # lazily: the demo builds its inputs without the pipeline
+    from ldnkit.run import run  # lazily: the demo builds its inputs without the run package
 
     out = Path(out) if out is not None else Path("ldnkit-demo")
     case = build_demo_inputs(out / "inputs", output=out / "run")
