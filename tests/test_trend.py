@@ -384,7 +384,7 @@ def test_median_network_leaves_the_middle_ranks_in_place():
         ranks = [r0, r0 + 1] if n_pairs > 1 else [0]
         np.testing.assert_array_equal(a[ranks], expected[ranks])
     # the pruned network is much smaller than a full sort at 16 years
-    assert tk._median_network(120)[0].size < len(tk._odd_even_merge_sort(120))
+    assert tk._median_network(120)[0].size < len(tk.odd_even_merge_sort(120))
 
 
 def test_int16_and_float_inputs_give_identical_numbers_in_lanes_kernel():

@@ -26,7 +26,7 @@ import numba
 import numpy as np
 
 from ldnkit import codes
-from ldnkit.kernels.trend import _odd_even_merge_sort, sort_lanes
+from ldnkit.kernels.trend import odd_even_merge_sort, sort_lanes
 
 NODATA = codes.NODATA
 #: Pixels processed in lockstep (a row of 64 float64 is 8 AVX-512 vectors).
@@ -429,7 +429,7 @@ def _percentile_class_lanes(hist, comp, use_nodata, nodata, min_difference, deci
 
 @lru_cache(maxsize=64)
 def _sort_network(n: int) -> tuple[np.ndarray, np.ndarray]:
-    pairs = _odd_even_merge_sort(n)
+    pairs = odd_even_merge_sort(n)
     return (np.array([p[0] for p in pairs], dtype=np.intp), np.array([p[1] for p in pairs], dtype=np.intp))
 
 

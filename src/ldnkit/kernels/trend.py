@@ -337,7 +337,7 @@ def _mk_ts_lanes(values, x, min_count, use_nodata, nodata, ca, cb, slope, s_out,
             p_out[p0 + lane] = math.erfc(abs(zv) / _SQRT2) if zv == zv else np.nan
 
 
-def _odd_even_merge_sort(n: int) -> list[tuple[int, int]]:
+def odd_even_merge_sort(n: int) -> list[tuple[int, int]]:
     """Batcher's odd-even merge sort comparators (i < j: min to i) for n inputs.
 
     Built for the next power of two; comparators reaching past n are dropped, which is exact
@@ -386,7 +386,7 @@ def _median_network(n_pairs: int) -> tuple[np.ndarray, np.ndarray]:
     keep_ranks = {(n_pairs - 1) // 2, (n_pairs - 1) // 2 + 1} & set(range(n_pairs))
     needed = set(keep_ranks)
     kept = []
-    for a, b in reversed(_odd_even_merge_sort(n_pairs)):
+    for a, b in reversed(odd_even_merge_sort(n_pairs)):
         if a in needed or b in needed:
             kept.append((a, b))
             needed.update((a, b))
