@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
+from ldnkit.errors import ConfigError
 
 Matrix7 = list[list[int]]
 FactorMatrix = list[list[float]]

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from .config import Period, RunConfig
-from .errors import PeriodError
+from ldnkit.config import Period, RunConfig
+from ldnkit.errors import PeriodError
 
 
 @dataclass

@@ -8,8 +8,7 @@ import pytest
 
 from ldnkit.registry import RegistryError
 from ldnkit.registry.bulk import export_file, import_file
-
-from .helpers import activity, square
+from registry.helpers import activity, square
 
 FORMATS = ("gpkg", "geojson", "csv")
 

@@ -7,8 +7,7 @@ from typer.testing import CliRunner
 
 from ldnkit.registry import open_store
 from ldnkit.registry.cli import app
-
-from .helpers import activity, square
+from registry.helpers import activity, square
 
 runner = CliRunner()
 

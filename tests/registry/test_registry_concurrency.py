@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from ldnkit.registry import StaleVersionError, open_store
-
-from .helpers import activity, square
+from registry.helpers import activity, square
 
 THREADS, INSERTS = 8, 25
 

@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from ldnkit.registry import open_store
-
-from .helpers import square
+from registry.helpers import square
 
 ITEMS = "/collections/activities/items"
 

@@ -10,8 +10,7 @@ from sqlalchemy import inspect, text
 from ldnkit.registry import ActivityQuery, NotFoundError, StaleVersionError, TransitionError
 from ldnkit.registry.migrate import head_revision, schema_revision
 from ldnkit.registry.models import Base
-
-from .helpers import activity, square
+from registry.helpers import activity, square
 
 
 def test_create_read_fields(store):

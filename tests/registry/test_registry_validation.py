@@ -7,8 +7,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from ldnkit.registry import RegistryError
 from ldnkit.registry.validation import AREA_TOLERANCE, check_consistency, check_fields
-
-from .helpers import activity, square
+from registry.helpers import activity, square
 
 BOWTIE = Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])  # self-intersecting
 

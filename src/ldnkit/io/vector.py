@@ -17,9 +17,8 @@ import shapely
 import xarray as xr
 from rasterio.windows import Window
 
+from ldnkit.errors import GridError, InputError
 from ldnkit.io.grid import Grid, is_virtual, spatial_chunks, transform_bounds
-
-from ..errors import GridError, InputError
 
 # rasterio's rasterize, called from dask's worker threads, warns that its in-memory scratch dataset has
 # no geotransform although the block's transform is passed; the burnt pixels are right (tests compare
