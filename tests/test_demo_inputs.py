@@ -8,6 +8,7 @@ the planted droughts' SPI-12.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import types
@@ -562,6 +563,9 @@ def _write_truth(case: DemoCase, run_dir: Path, *, spoil: dict | None = None) ->
         fn(layers[(period, layer)])
     for (period, layer), a in layers.items():
         _write_int16(run_dir / "layers" / period / f"{layer}.tif", a, case.transform)
+    # a run folder's summary.json says where each layer is and what kind it is (as a real run's)
+    entries = {f"{p}/{n}": {"path": f"layers/{p}/{n}.tif", "kind": "categorical"} for p, n in layers}
+    (run_dir / "summary.json").write_text(json.dumps({"layers": entries}))
     drought: dict[str, np.ndarray] = {}
     for d in case.droughts:
         a = drought.setdefault(d.label, np.full(d.mask.shape, codes.NODATA, np.int16))

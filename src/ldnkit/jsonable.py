@@ -4,22 +4,24 @@ GeoTIFF tags. A base module: imports nothing of ldnkit."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars/arrays as Python numbers/lists, tuples as lists, keys as str."""
+def jsonable(value: Any, *, nan_as_none: bool = False) -> Any:
+    """``value`` with numpy scalars/arrays as Python numbers/lists, tuples as lists, keys as str;
+    with ``nan_as_none``, NaN and infinite floats as None (strict JSON, as the tables' JSON)."""
     if isinstance(value, Mapping):
-        return {str(k): jsonable(x) for k, x in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(x) for x in value]
+        return {str(k): jsonable(x, nan_as_none=nan_as_none) for k, x in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [jsonable(x, nan_as_none=nan_as_none) for x in value]
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+        value = value.item()
+    if nan_as_none and isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 

@@ -3,6 +3,7 @@ period and layer, the share of its pixels a run classed as expected."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,26 +17,16 @@ from affine import Affine
 from ldnkit import codes
 from ldnkit.demo.inputs import DemoCase, build_demo_inputs
 from ldnkit.errors import InputError
+from ldnkit.run.corrections import CORRECTED_LAYERS
+from ldnkit.run.so1 import PERIOD_LAYERS
 
 if TYPE_CHECKING:  # the pipeline is imported lazily in run_demo
     from ldnkit.run import Result
 
-#: Categorical output layers evaluate_demo can read, by their file name in layers/<period>/.
-OUTPUT_LAYERS = (
-    "trajectory",
-    "state",
-    "performance",
-    "lpd",
-    "productivity_degradation",
-    "land_cover_transition",
-    "land_cover_degradation",
-    "soc_degradation",
-    "sdg",
-    "status",
-    "status_expanded",
-    "sdg_uncorrected",
-    "status_uncorrected",
-    "status_expanded_uncorrected",
+#: Categorical per-period layers the planted processes' expectations may name: taken from the SO1
+#: stage's own metadata (its categorical layers, and the corrected ones' uncorrected copies).
+OUTPUT_LAYERS = tuple(name for name, meta in PERIOD_LAYERS.items() if meta.kind == "categorical") + tuple(
+    f"{name}_uncorrected" for name in CORRECTED_LAYERS
 )
 COLUMNS = ["process", "period", "layer", "expected", "pixels", "recovered", "condition"]
 
@@ -72,10 +63,19 @@ def _process_rows(run_dir: Path, case: DemoCase) -> list[dict]:
     aoi = case.aoi if case.aoi is not None else np.ones(shape, bool)
     cache: dict[tuple[str, str], np.ndarray | None] = {}
 
+    summary = run_dir / "summary.json"
+    written = json.loads(summary.read_text()).get("layers", {}) if summary.is_file() else {}
+
     def layer(period: str, name: str) -> np.ndarray | None:
+        # the run folder says where each layer is and whether it is categorical
+        entry = written.get(f"{period}/{name}")
         if (period, name) not in cache:
-            path = run_dir / "layers" / period / f"{name}.tif"
-            cache[(period, name)] = read_layer(path, case.transform, shape) if path.exists() else None
+            ok = (
+                entry is not None
+                and entry.get("kind") == "categorical"
+                and (run_dir / entry["path"]).exists()
+            )
+            cache[(period, name)] = read_layer(run_dir / entry["path"], case.transform, shape) if ok else None
         return cache[(period, name)]
 
     rows = []

@@ -33,6 +33,7 @@ from ldnkit import codes
 from ldnkit.io.grid import Grid, grid_of, spatial_chunks
 from ldnkit.io.legend import gdal_tags, qml_style, rat_xml
 from ldnkit.io.nodata import json_number
+from ldnkit.jsonable import jsonable
 
 #: Tile size of every GeoTIFF ldnkit writes.
 TILE = 512
@@ -54,14 +55,10 @@ class _Prepared:
     compress: bool = False
 
 
-def _jsonable(v: Any) -> Any:
-    """JSON-serialisable copy of an attribute value, or raise TypeError."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, np.ndarray):
-        v = v.tolist()
-    if isinstance(v, tuple):
-        v = list(v)
+def _tag_value(v: Any) -> Any:
+    """JSON-ready copy of an attribute value (:func:`ldnkit.jsonable.jsonable`), or raise
+    TypeError/ValueError for what JSON cannot hold, so that attribute is not written."""
+    v = jsonable(v)
     json.dumps(v, allow_nan=True)
     return v
 
@@ -118,7 +115,7 @@ def _prepare(
     else:
         lead = da.dims[0]
         if lead in da.coords:
-            descriptions = [str(_jsonable(v)) for v in da.coords[lead].values]
+            descriptions = [str(jsonable(v)) for v in da.coords[lead].values]
         else:
             descriptions = [description] * da.shape[0]
     # tiles rewritten by two dask blocks cost a read-modify-write: align blocks to tiles
@@ -134,7 +131,7 @@ def _prepare(
         if k in _SKIP_ATTRS or str(k).startswith("_"):
             continue
         with contextlib.suppress(TypeError, ValueError):
-            all_tags[str(k)] = _jsonable(v)
+            all_tags[str(k)] = _tag_value(v)
     if description:
         all_tags.setdefault("description", description)
     return _Prepared(

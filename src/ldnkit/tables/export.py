@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ldnkit.codes import AOI_SCOPE
+from ldnkit.jsonable import jsonable
 from ldnkit.layer_meta import sorted_entries
 from ldnkit.tables.prais import TABLE_TITLES, reconciliation_problems
 
@@ -205,7 +206,7 @@ def _flatten(prefix: str, v: Any) -> list[tuple[str, str]]:
     if isinstance(v, list | tuple) and not any(isinstance(x, Mapping | list | tuple) for x in v):
         return [(prefix, ", ".join(map(str, v)) if v else "(none)")]
     if isinstance(v, list | tuple):
-        return [(prefix, json.dumps(_jsonable(v)))]
+        return [(prefix, json.dumps(jsonable(v, nan_as_none=True)))]
     return [(prefix, "(none)" if v is None else str(v))]
 
 
@@ -364,14 +365,6 @@ def write_xlsx(tables: Tables, path: str | Path, *, summary: Mapping | None = No
     return path
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    return _value(v)
-
-
 def tables_to_json(tables: Tables) -> dict:
     """``{scope: {table id: {"title", "columns", "records", "attrs"}}}`` (JSON-serialisable).
 
@@ -394,6 +387,6 @@ def tables_to_json(tables: Tables) -> dict:
                 "title": df.attrs.get("title", TABLE_TITLES.get(tid, "")),
                 "columns": cols,
                 "records": records,
-                "attrs": _jsonable({k: v for k, v in df.attrs.items() if k != "title"}),
+                "attrs": jsonable({k: v for k, v in df.attrs.items() if k != "title"}, nan_as_none=True),
             }
     return out

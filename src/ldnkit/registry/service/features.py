@@ -30,7 +30,7 @@ def version_from_if_match(header: str | None) -> int:
     return int(text)
 
 
-def _jsonable(value: Any) -> Any:
+def _property_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat(timespec="milliseconds") + "Z"
     if isinstance(value, dt.date):
@@ -40,7 +40,7 @@ def _jsonable(value: Any) -> Any:
 
 def to_feature(record: dict[str, Any], base_url: str) -> dict[str, Any]:
     """A GeoJSON Feature of an activity record, with its self link."""
-    properties = {k: _jsonable(v) for k, v in record.items() if k not in ("geometry", "id")}
+    properties = {k: _property_value(v) for k, v in record.items() if k not in ("geometry", "id")}
     return {
         "type": "Feature",
         "id": record["id"],
