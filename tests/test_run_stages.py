@@ -49,7 +49,13 @@ class ToyStage:
         for period in self.periods:
             degraded = (ctx.reopen(f"{period}/sdg") == -1).astype(codes.CATEGORICAL_DTYPE)
             meta = LayerMeta(
-                "Toy", "Other", "Toy layer (1 degraded)", "class", codes.HOTSPOTS, subgroup=period
+                "Toy index",
+                "Toy",
+                "Toy layer (1 degraded)",
+                "class",
+                codes.HOTSPOTS,
+                subgroup=period,
+                report_map=True,
             )
             items.append(LayerToWrite(f"{period}/toy", mask_outside(degraded, ctx.inside), meta))
         ctx.write_layers(items, out)
@@ -79,22 +85,26 @@ def config_path(tmp_path_factory):
     return build_demo_inputs(folder / "inputs", size=100, output=folder / "run").config_path
 
 
-def _config(config_path, tmp_path, name):
+def _config(config_path, tmp_path, name, report=False):
     cfg = load_config(config_path)
     cfg.output = tmp_path / name
-    cfg.report.html = False
-    cfg.report.qgis_project = False
+    cfg.report.html = report
+    cfg.report.qgis_project = report
     return cfg
 
 
-def test_a_toy_stage_reaches_geotiffs_summary_and_workbook(config_path, tmp_path):
+def test_a_toy_stage_reaches_geotiffs_summary_workbook_qgis_and_report(config_path, tmp_path):
+    """The walk-through of docs/architecture.md ("How to add a stage"): a new stage and its layer's
+    metadata, and nothing else edited, reach every output."""
     toy = ToyStage()
     assert isinstance(toy, Stage)
-    result = run(_config(config_path, tmp_path, "toy"), stages=[*default_stages(), toy], quiet=True)
+    cfg = _config(config_path, tmp_path, "toy", report=True)
+    result = run(cfg, stages=[*default_stages(), toy], quiet=True)
     summary = json.loads((result.output / "summary.json").read_text())
     for period in toy.periods:
         entry = summary["layers"][f"{period}/toy"]
-        assert entry["title"] == "Toy" and entry["subgroup"] == period and entry["kind"] == "categorical"
+        assert entry["title"] == "Toy index" and entry["subgroup"] == period
+        assert entry["kind"] == "categorical" and entry["group"] == "Toy"
         with rasterio.open(result.output / entry["path"]) as src:
             assert json.loads(src.tags()[LAYER_TAG]) == {
                 k: v for k, v in entry.items() if k not in ("path", "attrs")
@@ -108,6 +118,14 @@ def test_a_toy_stage_reaches_geotiffs_summary_and_workbook(config_path, tmp_path
     assert "TOY-1" in summary["tables"][codes.AOI_SCOPE]
     workbook = openpyxl.load_workbook(result.output / "tables.xlsx", read_only=True)
     assert "TOY-1" in workbook.sheetnames
+    layer_rows = [r for r in workbook["Layers"].iter_rows(values_only=True) if r and r[0] == "baseline/toy"]
+    assert len(layer_rows) == 1 and "Toy index" in layer_rows[0]
+    # the QGIS project: a layer of the Toy group, per period
+    project = (result.output / "project.qgs").read_text()
+    assert 'name="Toy"' in project and project.count("layers/baseline/toy.tif") >= 1
+    # the report: a map with the layer's title, and the stage's warning
+    html = (result.output / "report.html").read_text()
+    assert "Toy index" in html and "toy: a warning" in html
     # the stages before it are untouched: the SO1 tables are there too
     assert "SO1-4.T2" in result.tables[codes.AOI_SCOPE]
 
