@@ -134,7 +134,11 @@ rows:
 
 def test_user_biomass_table_and_its_errors(tmp_path):
     table = load_value_table(_write(tmp_path, _BIOMASS))
-    assert table.carbon_fraction == 0.5 and table.agb[(3, 6)] == 0 and table.root_shoot[(3, 6)] == ((math.inf, 0),)
+    assert (
+        table.carbon_fraction == 0.5
+        and table.agb[(3, 6)] == 0
+        and table.root_shoot[(3, 6)] == ((math.inf, 0),)
+    )
     cases = [
         ("[[20, 0.5], [null, 0.25]]", "[[20, 0.5], [10, 0.25]]", "bounds must increase"),
         ("climate_zone: 12", "climate_zone: 13", "rows row 1 field 'climate_zone'"),

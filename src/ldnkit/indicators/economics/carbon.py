@@ -148,7 +148,9 @@ def biomass_carbon_change(
         stock[when] = elementwise(_stock_block, lc, climate_zone, *extra, luts=luts).assign_attrs(
             units="t C/ha"
         )
-    change = elementwise(_change_block, stock["before"], stock["after"], area).assign_attrs(units="t C per pixel")
+    change = elementwise(_change_block, stock["before"], stock["after"], area).assign_attrs(
+        units="t C per pixel"
+    )
     maps = xr.Dataset(
         {
             "carbon_stock_before": stock["before"],

@@ -142,7 +142,9 @@ def _read_yaml(path_or_name: str | Path) -> tuple[dict, str]:
         path = Path(path_or_name)
         if not path.is_file():
             raise InputError(
-                str(path), "no such coefficient table", f"give a YAML file or one of {', '.join(SHIPPED_TABLES)}"
+                str(path),
+                "no such coefficient table",
+                f"give a YAML file or one of {', '.join(SHIPPED_TABLES)}",
             )
         try:
             text = path.read_text(encoding="utf-8")
@@ -256,7 +258,9 @@ def _biomass_table(data: dict, where: str) -> BiomassTable:
         if isinstance(cls, bool) or not isinstance(cls, int):
             raise InputError(f"{at} field 'land_cover'", f"{cls!r} is not a land-cover code")
         if "agb" not in row:
-            raise InputError(f"{at} field 'agb'", "the above-ground biomass is missing (null = not estimated)")
+            raise InputError(
+                f"{at} field 'agb'", "the above-ground biomass is missing (null = not estimated)"
+            )
         value = _number(row["agb"], f"{at} field 'agb'")
         classes = _root_shoot(row.get("root_shoot", 0), f"{at} field 'root_shoot'")
         for z in zones if zone == ALL_ZONES else (zone,):

@@ -41,7 +41,9 @@ def annuity_factor(rate: float, years: int) -> float:
     return float((1.0 - (1.0 + r) ** -int(years)) / r)
 
 
-def present_value(flows: float | Sequence[float], rate: float, years: int | None = None, *, first_year: int = 1) -> float:
+def present_value(
+    flows: float | Sequence[float], rate: float, years: int | None = None, *, first_year: int = 1
+) -> float:
     """Present value of cash flows (same money unit as the flows).
 
     Parameters

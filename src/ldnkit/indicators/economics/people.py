@@ -42,7 +42,9 @@ def population_by_status(
     -------
     >>> population_by_status(sdg_status, pop, zones=provinces)       # doctest: +SKIP
     """
-    layers = {"population": population} | {k: v for k, v in (("female", female), ("male", male)) if v is not None}
+    layers = {"population": population} | {
+        k: v for k, v in (("female", female), ("male", male)) if v is not None
+    }
     check_same_grid(status=status, zones=zones, **layers)
     ones = xr.ones_like(status, dtype=np.float32)  # a unit "area": the sums are then plain totals
     table = crosstab({"status": status}, ones, zones=zones, sums=layers)
