@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from ldnkit.codes import AOI_SCOPE
 from ldnkit.errors import ConfigError
 
 Matrix7 = list[list[int]]
@@ -565,7 +566,7 @@ class TargetConfig(_Strict):
     kind: TargetKind
     description: str = ""
     year: int
-    scope: str = "Area of interest"
+    scope: str = AOI_SCOPE
     land_cover: int | None = Field(None, ge=1, le=7)
     base_year: int | None = None
     value: float | None = None
