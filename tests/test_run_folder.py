@@ -352,3 +352,28 @@ def test_real_sigint_at_random_times_keeps_the_previous_result(project):
             assert set(after) == set(before) and after[MARKER] != before[MARKER]
         assert _strays(folder.parent) == [] and _strays(folder) == []
     assert kept, "no try interrupted the run before its end"
+
+
+def test_a_run_folder_from_before_the_marker_is_recognised_only_when_it_holds_nothing_else(tmp_path):
+    """ldnkit 0.1 run folders have no marker: a complete one (summary.json naming the ldnkit
+    version, only run files) may be overwritten; one holding anything else may not."""
+    old = tmp_path / "old"
+    (old / "layers").mkdir(parents=True)
+    (old / "summary.json").write_text(json.dumps({"ldnkit_version": "0.1.0"}))
+    (old / "report.html").write_text("<html></html>")
+    assert is_ldnkit_run(old)
+    with atomic_output_dir(old, overwrite=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert (old / "new.txt").exists() and not (old / "report.html").exists()
+    mixed = tmp_path / "mixed"
+    (mixed / "layers").mkdir(parents=True)
+    (mixed / "summary.json").write_text(json.dumps({"ldnkit_version": "0.1.0"}))
+    (mixed / "notes.txt").write_text("mine")
+    assert not is_ldnkit_run(mixed)
+    with pytest.raises(ConfigError), atomic_output_dir(mixed, overwrite=True):
+        pass
+    assert (mixed / "notes.txt").read_text() == "mine"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "summary.json").write_text(json.dumps({"something": "else"}))
+    assert not is_ldnkit_run(other)

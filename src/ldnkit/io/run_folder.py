@@ -40,12 +40,27 @@ _SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "S
 
 
 def is_ldnkit_run(folder: str | os.PathLike) -> bool:
-    """True if ``folder`` holds the marker ldnkit writes into every run folder."""
+    """True if ``folder`` holds the marker ldnkit writes into every run folder, or is a complete run
+    folder of an ldnkit from before the marker (summary.json naming its ldnkit version, and only the
+    files such a run writes), so that re-running the demo or an example over it still works."""
     marker = Path(folder) / MARKER
     try:
         return "ldnkit" in json.loads(marker.read_text())
     except (OSError, ValueError, TypeError):
+        return _is_run_before_marker(Path(folder))
+
+
+#: What a run folder of ldnkit 0.1 before the marker holds (anything else: not ours to delete).
+_RUN_FILES = {"layers", "summary.json", "tables.xlsx", "report.html", "project.qgs", "boundaries.gpkg"}
+
+
+def _is_run_before_marker(folder: Path) -> bool:
+    try:
+        names = {p.name for p in folder.iterdir()}
+        summary = json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError, TypeError):
         return False
+    return isinstance(summary, dict) and "ldnkit_version" in summary and names <= _RUN_FILES
 
 
 def _absolute(path: str | os.PathLike) -> Path:
