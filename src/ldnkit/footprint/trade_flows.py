@@ -1,0 +1,222 @@
+"""Land footprints by physical trade flows (Kastner, Kastner, Nonhebel 2011), re-exports traced.
+
+For one commodity and ``n`` countries, with production ``p`` (t), harvested area ``H`` (ha) and the
+bilateral trade matrix ``T`` (t, exporter row, importer column):
+
+- availability ``x_j = p_j + sum_i T_ij`` (production plus imports);
+- ``B_jk = T_jk / x_j``, the share of what is available in ``j`` that goes on to ``k``;
+- origin ``O = diag(p) (I - B)^-1``: ``O_ik`` is the product of ``i`` that passes through ``k``;
+- consumption ``c_k = x_k - sum_l T_kl`` (availability minus exports), consumed share ``c_k / x_k``;
+- land of producer ``i`` in the consumption of ``k`` = ``O_ik (c_k / x_k) H_i / p_i``.
+
+Since ``(I - B)^-1 (c / x) = (I - B)^-1 (I - B) 1 = 1``, each producer's harvested area is allocated
+in full: the sum over consumers equals ``H_i``. The land matrix is computed as
+``diag(H) (I - B)^-1 diag(c / x)`` (``p_i`` cancels) by one sparse LU factorisation per commodity
+(scipy), solved only for the countries that harvest it.
+
+Where a country's exports exceed its availability (stock changes, reporting gaps), its exports are
+scaled down to its availability, so no consumption is negative; the tidy table's ``attrs`` list them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import scipy.sparse
+import scipy.sparse.linalg
+
+from ldnkit.errors import InputError
+from ldnkit.footprint.degraded import add_degraded_hectares
+
+__all__ = [
+    "PRODUCTION_COLUMNS",
+    "TRADE_COLUMNS",
+    "FLOW_COLUMNS",
+    "LandFlows",
+    "commodity_land_flows",
+    "trade_flow_footprint",
+]
+
+#: Columns of a production table: country, commodity, production (t), harvested area (ha).
+PRODUCTION_COLUMNS = ("country", "commodity", "production", "harvested_area")
+#: Columns of a trade table: exporter, importer, commodity, quantity (t, exporter -> importer).
+TRADE_COLUMNS = ("exporter", "importer", "commodity", "quantity")
+#: Columns of the tidy result (hectares and degraded hectares in ha).
+FLOW_COLUMNS = ("producer", "consumer", "commodity", "land_use", "hectares", "degraded_hectares")
+
+# Exports may exceed availability by this relative margin (rounding in the tables) before scaling.
+_EXPORT_SLACK = 1e-9
+
+
+class LandFlows(NamedTuple):
+    """Land flows of one commodity, by country index: ``hectares[m]`` of ``producer[m]``'s harvested
+    area end in the consumption of ``consumer[m]``; ``scaled`` are the countries whose exports were
+    scaled down to their availability, by ``factor``."""
+
+    producer: np.ndarray
+    consumer: np.ndarray
+    hectares: np.ndarray
+    scaled: np.ndarray
+    factor: np.ndarray
+
+
+def commodity_land_flows(
+    production: np.ndarray,
+    area: np.ndarray,
+    exporter: np.ndarray,
+    importer: np.ndarray,
+    quantity: np.ndarray,
+    where: str = "trade",
+) -> LandFlows:
+    """Kastner et al. (2011) land flows of one commodity over ``n = len(production)`` countries.
+
+    ``production`` (t) and ``area`` (harvested ha) are per country; the trade is given as triplets
+    (``exporter``, ``importer`` country indices, ``quantity`` t); repeated pairs add up and trade of a
+    country with itself is ignored. Returns the non-zero flows (see :class:`LandFlows`); over all
+    consumers they sum to each producer's ``area``.
+
+    >>> f = commodity_land_flows(np.array([10.0, 0]), np.array([5.0, 0]), np.array([0]), np.array([1]),
+    ...                          np.array([4.0]))
+    >>> [(int(i), int(k), float(h)) for i, k, h in zip(f.producer, f.consumer, f.hectares)]
+    [(0, 0, 3.0), (0, 1, 2.0)]
+    """
+    n = len(production)
+    production = np.asarray(production, dtype=float)
+    area = np.asarray(area, dtype=float)
+    between = np.asarray(exporter) != np.asarray(importer)
+    trade = scipy.sparse.csr_matrix(
+        (np.asarray(quantity, dtype=float)[between], (np.asarray(exporter)[between], np.asarray(importer)[between])),
+        shape=(n, n),
+    )
+    availability = production + np.asarray(trade.sum(axis=0)).ravel()
+    exports = np.asarray(trade.sum(axis=1)).ravel()
+    scaled = np.flatnonzero(exports > availability * (1 + _EXPORT_SLACK))
+    factor = availability[scaled] / exports[scaled]
+    row_scale = np.ones(n)
+    row_scale[scaled] = factor
+    inverse_availability = np.divide(1.0, availability, out=np.zeros(n), where=availability > 0)
+    shares = scipy.sparse.diags(inverse_availability * row_scale) @ trade  # B
+    consumed_share = np.clip(1.0 - np.asarray(shares.sum(axis=1)).ravel(), 0.0, 1.0)  # c / x
+    producers = np.flatnonzero(area > 0)
+    if producers.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return LandFlows(empty, empty, np.zeros(0), scaled, factor)
+    try:
+        lu = scipy.sparse.linalg.splu((scipy.sparse.identity(n, format="csc") - shares).T.tocsc())
+    except RuntimeError as error:  # exactly singular: product circulating with nowhere to be consumed
+        raise InputError(
+            where,
+            f"re-exports form a closed loop in which nothing is consumed ({error})",
+            "check the trade matrix: some countries export all they have to each other",
+        ) from None
+    rhs = np.zeros((n, producers.size))
+    rhs[producers, np.arange(producers.size)] = area[producers]
+    land = lu.solve(rhs) * consumed_share[:, None]  # land[k, j]: of producer producers[j] in k
+    consumer, column = np.nonzero(land)
+    return LandFlows(producers[column], consumer, land[consumer, column], scaled, factor)
+
+
+def trade_flow_footprint(
+    production: pd.DataFrame,
+    trade: pd.DataFrame,
+    *,
+    land_use: Mapping[str, str] | None = None,
+    degraded_share: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Land (and degraded land) embodied in each country's consumption, by physical trade flows.
+
+    ``production`` has :data:`PRODUCTION_COLUMNS` (``production`` in t, ``harvested_area`` in ha, one
+    row per country and commodity; repeats add up); ``trade`` has :data:`TRADE_COLUMNS` (``quantity``
+    in t from ``exporter`` to ``importer``). ``land_use`` maps a commodity to the land use its area
+    counts as (default ``"cropland"``); ``degraded_share`` is a table of the degraded share of each
+    producer's land (see :func:`ldnkit.footprint.degraded.check_degraded_share`).
+
+    Returns one row per non-zero flow with :data:`FLOW_COLUMNS`: ``hectares`` of ``producer``'s
+    harvested area of ``commodity`` embodied in ``consumer``'s consumption, and the ``degraded_hectares``
+    among them (NaN where the producer has no degraded share). Over consumers, ``hectares`` sums to
+    each producer's harvested area. ``attrs["exports_scaled"]`` lists (country, commodity, factor)
+    where exports exceeding availability were scaled down.
+
+    >>> prod = pd.DataFrame({"country": ["A", "B"], "commodity": ["wheat"] * 2,
+    ...                      "production": [10.0, 0.0], "harvested_area": [5.0, 0.0]})
+    >>> trade = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "commodity": ["wheat"], "quantity": [4.0]})
+    >>> trade_flow_footprint(prod, trade)[["producer", "consumer", "hectares"]].to_numpy().tolist()
+    [['A', 'A', 3.0], ['A', 'B', 2.0]]
+    """
+    production = _checked(production, PRODUCTION_COLUMNS, ("production", "harvested_area"), "production")
+    trade = _checked(trade, TRADE_COLUMNS, ("quantity",), "trade")
+    countries = pd.Index(
+        sorted(set(production["country"]) | set(trade["exporter"]) | set(trade["importer"]))
+    )
+    commodities = pd.Index(sorted(set(production["commodity"])))
+    n = len(countries)
+    prod_code = commodities.get_indexer(production["commodity"])
+    trade = trade[commodities.get_indexer(trade["commodity"]) >= 0]  # traded but never produced: no land
+    trade_code = commodities.get_indexer(trade["commodity"])
+    order = np.argsort(trade_code, kind="stable")
+    bounds = np.searchsorted(trade_code[order], np.arange(len(commodities) + 1))
+    exporter = countries.get_indexer(trade["exporter"])[order]
+    importer = countries.get_indexer(trade["importer"])[order]
+    quantity = trade["quantity"].to_numpy(dtype=float)[order]
+    flat = prod_code * n + countries.get_indexer(production["country"])
+    size = len(commodities) * n
+    tonnes = np.bincount(flat, production["production"].to_numpy(dtype=float), size).reshape(-1, n)
+    hectares = np.bincount(flat, production["harvested_area"].to_numpy(dtype=float), size).reshape(-1, n)
+    parts, scaled = [], []
+    for c, commodity in enumerate(commodities):
+        span = slice(bounds[c], bounds[c + 1])
+        flows = commodity_land_flows(
+            tonnes[c], hectares[c], exporter[span], importer[span], quantity[span], f"trade ({commodity})"
+        )
+        parts.append((c, flows))
+        scaled += [(countries[i], commodity, float(f)) for i, f in zip(flows.scaled, flows.factor, strict=True)]
+    table = _tidy(parts, countries, commodities, land_use)
+    table = add_degraded_hectares(table, degraded_share)
+    table.attrs = {"method": "physical trade flows (Kastner et al. 2011)", "exports_scaled": scaled}
+    return table
+
+
+def _tidy(parts, countries: pd.Index, commodities: pd.Index, land_use: Mapping[str, str] | None) -> pd.DataFrame:
+    """One DataFrame of every commodity's flows, names in place of indices."""
+    def joined(field: str, dtype) -> np.ndarray:
+        arrays = [getattr(flows, field) for _, flows in parts]
+        return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
+
+    commodity_code = np.concatenate([np.full(len(f.hectares), c) for c, f in parts]) if parts else np.zeros(0, int)
+    commodity = commodities.to_numpy()[commodity_code]
+    uses = {name: (land_use or {}).get(name, "cropland") for name in commodities}
+    return pd.DataFrame(
+        {
+            "producer": countries.to_numpy()[joined("producer", np.int64)],
+            "consumer": countries.to_numpy()[joined("consumer", np.int64)],
+            "commodity": commodity,
+            "land_use": pd.Series(commodity).map(uses).to_numpy(),
+            "hectares": joined("hectares", float),
+        }
+    )
+
+
+def _checked(table: pd.DataFrame, columns: tuple[str, ...], amounts: tuple[str, ...], where: str) -> pd.DataFrame:
+    """``table`` with names as str, after checking its columns and that amounts are finite and >= 0."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(where, f"has no column {missing[0]!r}", f"give columns {', '.join(columns)}")
+    out = table[list(columns)].copy()
+    for column in columns:
+        if column not in amounts:
+            out[column] = out[column].astype(str)
+    for column in amounts:
+        values = pd.to_numeric(out[column], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~(np.isfinite(values) & (values >= 0)))
+        if bad.size:
+            row = int(bad[0])
+            raise InputError(
+                where,
+                f"row {row + 1}, column {column!r}: {table[column].iloc[row]!r} is not a number >= 0",
+                "give amounts as non-negative numbers (t or ha)",
+            )
+        out[column] = values
+    return out
