@@ -50,7 +50,7 @@ def check_degraded_share(shares: pd.DataFrame, where: str = "degraded_share") ->
         row = int(bad[0])
         raise InputError(
             where,
-            f"row {row + 1}, column 'degraded_share': {shares['degraded_share'].iloc[row]!r} is not a "
+            f"row {row + 1}, column 'degraded_share': '{shares['degraded_share'].iloc[row]}' is not a "
             "fraction between 0 and 1",
             "give the degraded share of the land as a fraction (0.25 for 25 %)",
         )

@@ -16,12 +16,17 @@ Blair 2009, ch. 2; Bruckner et al. 2019 for FABIO's land extensions).
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import pymrio
 
 from ldnkit.errors import InputError
 from ldnkit.footprint.degraded import add_degraded_hectares, degraded_share_of
+
+if TYPE_CHECKING:  # pymrio is the optional extra `footprint`: imported when first used
+    import pymrio
 
 __all__ = [
     "LAND_COLUMNS",
@@ -60,7 +65,7 @@ def add_land_extensions(
     Run ``io.calc_all()`` afterwards for pymrio's accounts (``io.land.D_cba_reg`` ...).
     """
     accounts = land_accounts(io, land)
-    io.land = pymrio.Extension(name="land", F=accounts, unit=_unit(accounts.index))
+    io.land = _pymrio().Extension(name="land", F=accounts, unit=_unit(accounts.index))
     if degraded_share is not None:
         rows, cols = np.meshgrid(accounts.index, accounts.columns.get_level_values("region"), indexing="ij")
         share = degraded_share_of(degraded_share, cols.ravel(), rows.ravel()).reshape(accounts.shape)
@@ -68,7 +73,7 @@ def add_land_extensions(
         unmapped = sorted({(c, r) for r, c, u, s in zip(rows.ravel(), cols.ravel(), used.ravel(), share.ravel(),
                                                           strict=True) if u and np.isnan(s)})
         degraded = accounts * np.nan_to_num(share)
-        io.degraded_land = pymrio.Extension(name="degraded_land", F=degraded, unit=_unit(degraded.index))
+        io.degraded_land = _pymrio().Extension(name="degraded_land", F=degraded, unit=_unit(degraded.index))
         io.degraded_land.unmapped = unmapped
     return io
 
@@ -107,7 +112,7 @@ def mrio_land_footprint(
     )
     names = {"region": "producer", "sector": "producing_sector"}
     index = origin.rename([names.get(k, k) for k in keys])
-    extension = pymrio.Extension(
+    extension = _pymrio().Extension(
         name="land_by_origin", F=pd.DataFrame(by_producer, index=index, columns=columns), unit=_unit(index)
     )
     extension.calc_system(x=io.x, Y=io.Y, L=io.L)
@@ -118,6 +123,14 @@ def mrio_land_footprint(
     flows = add_degraded_hectares(flows[[*order, "hectares"]], degraded_share)
     flows.attrs = {"method": "environmentally extended MRIO (Leontief, pymrio D_cba)"}
     return flows
+
+
+def _pymrio():
+    """The pymrio module, or an error saying how to install it."""
+    try:
+        return importlib.import_module("pymrio")
+    except ImportError:
+        raise ImportError("MRIO footprints need pymrio: pip install 'ldnkit[footprint]'") from None
 
 
 def _core_index(io: pymrio.IOSystem) -> pd.MultiIndex:
@@ -140,7 +153,7 @@ def _checked_land(io: pymrio.IOSystem, land: pd.DataFrame, where: str) -> pd.Dat
     bad = np.flatnonzero(~(np.isfinite(hectares) & (hectares >= 0)))
     if bad.size:
         row = int(bad[0])
-        raise InputError(where, f"row {row + 1}, column 'hectares': {land['hectares'].iloc[row]!r} is not a number >= 0")
+        raise InputError(where, f"row {row + 1}, column 'hectares': '{land['hectares'].iloc[row]}' is not a number >= 0")
     out["hectares"] = hectares
     core = _core_index(io)
     for column, known in (("region", core.get_level_values(0)), ("sector", core.get_level_values(1))):
@@ -148,6 +161,6 @@ def _checked_land(io: pymrio.IOSystem, land: pd.DataFrame, where: str) -> pd.Dat
         if unknown.size:
             row = int(unknown[0])
             raise InputError(
-                where, f"row {row + 1}, column {column!r}: {out[column].iloc[row]!r} is not a {column} of the MRIO system"
+                where, f"row {row + 1}, column {column!r}: '{out[column].iloc[row]}' is not a {column} of the MRIO system"
             )
     return out

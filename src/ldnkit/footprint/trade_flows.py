@@ -97,8 +97,13 @@ def commodity_land_flows(
     factor = availability[scaled] / exports[scaled]
     row_scale = np.ones(n)
     row_scale[scaled] = factor
-    inverse_availability = np.divide(1.0, availability, out=np.zeros(n), where=availability > 0)
-    shares = scipy.sparse.diags(inverse_availability * row_scale) @ trade  # B
+    trade.eliminate_zeros()
+    exporting = np.repeat(np.arange(n), np.diff(trade.indptr))
+    # B = T / x entry by entry (no 1/x that could overflow); a country exporting with nothing available
+    # (x = 0) has had its exports scaled to 0
+    scaled_trade, available = trade.data * row_scale[exporting], availability[exporting]
+    share_data = np.divide(scaled_trade, available, out=np.zeros_like(scaled_trade), where=available > 0)
+    shares = scipy.sparse.csr_matrix((share_data, trade.indices, trade.indptr), shape=(n, n))
     consumed_share = np.clip(1.0 - np.asarray(shares.sum(axis=1)).ravel(), 0.0, 1.0)  # c / x
     producers = np.flatnonzero(area > 0)
     if producers.size == 0:
@@ -215,7 +220,7 @@ def _checked(table: pd.DataFrame, columns: tuple[str, ...], amounts: tuple[str, 
             row = int(bad[0])
             raise InputError(
                 where,
-                f"row {row + 1}, column {column!r}: {table[column].iloc[row]!r} is not a number >= 0",
+                f"row {row + 1}, column {column!r}: '{table[column].iloc[row]}' is not a number >= 0",
                 "give amounts as non-negative numbers (t or ha)",
             )
         out[column] = values

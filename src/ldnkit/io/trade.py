@@ -120,7 +120,7 @@ def _values(rows: pd.DataFrame, path: str | os.PathLike) -> np.ndarray:
         first = bad[0]
         raise InputError(
             path,
-            f"row {rows['_row'].iloc[first]}, column 'Value': {rows['Value'].iloc[first]!r} is not a number >= 0",
+            f"row {rows['_row'].iloc[first]}, column 'Value': '{rows['Value'].iloc[first]}' is not a number >= 0",
             "fix or empty the value",
         )
     return values
@@ -132,7 +132,7 @@ def _check_units(rows: pd.DataFrame, units: tuple[str, ...], path: str | os.Path
         first = bad[0]
         raise InputError(
             path,
-            f"row {rows['_row'].iloc[first]}, column 'Unit': {rows['Unit'].iloc[first]!r} is not one of "
+            f"row {rows['_row'].iloc[first]}, column 'Unit': '{rows['Unit'].iloc[first]}' is not one of "
             f"{', '.join(units)} for {rows['Element'].iloc[first]!r}",
             "convert the values to tonnes and hectares",
         )
