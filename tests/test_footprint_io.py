@@ -45,7 +45,9 @@ def test_importer_and_exporter_reports(tmp_path):
         {"exporter": "A", "importer": "B", "commodity": "wheat", "quantity": 10.0}
     ]
     by_exporter = read_trade_matrix(path, reported_by="exporter")
-    assert by_exporter.to_dict("records") == [{"exporter": "A", "importer": "B", "commodity": "wheat", "quantity": 9.0}]
+    assert by_exporter.to_dict("records") == [
+        {"exporter": "A", "importer": "B", "commodity": "wheat", "quantity": 9.0}
+    ]
 
 
 def test_production_pairs_elements_and_picks_a_year(tmp_path):

@@ -16,14 +16,21 @@ pymrio = pytest.importorskip("pymrio")
 def miller_blair() -> pymrio.IOSystem:
     """Miller and Blair (2009) Table 2.3 as two regions of one sector each."""
     index = pd.MultiIndex.from_tuples([("r1", "goods"), ("r2", "goods")], names=["region", "sector"])
-    demand = pd.MultiIndex.from_tuples([("r1", "households"), ("r2", "households")], names=["region", "category"])
+    demand = pd.MultiIndex.from_tuples(
+        [("r1", "households"), ("r2", "households")], names=["region", "category"]
+    )
     z = pd.DataFrame([[150.0, 500.0], [200.0, 100.0]], index=index, columns=index)
     y = pd.DataFrame([[350.0, 0.0], [0.0, 1700.0]], index=index, columns=demand)
     return pymrio.IOSystem(Z=z, Y=y, unit=pd.DataFrame({"unit": "M USD"}, index=index))
 
 
 MB_LAND = pd.DataFrame(
-    {"region": ["r1", "r2"], "sector": ["goods", "goods"], "land_use": ["cropland"] * 2, "hectares": [500.0, 100.0]}
+    {
+        "region": ["r1", "r2"],
+        "sector": ["goods", "goods"],
+        "land_use": ["cropland"] * 2,
+        "hectares": [500.0, 100.0],
+    }
 )
 
 
@@ -40,7 +47,14 @@ def test_miller_blair_leontief_and_footprints():
     pair = flows.set_index(["producer", "consumer"])["hectares"]
     assert pair[("r1", "r2")] == pytest.approx(0.5 * 0.33003300 * 1700)
     assert pair[("r2", "r2")] == pytest.approx(0.05 * 1.12211221 * 1700)
-    assert list(flows.columns) == ["producer", "consumer", "sector", "land_use", "hectares", "degraded_hectares"]
+    assert list(flows.columns) == [
+        "producer",
+        "consumer",
+        "sector",
+        "land_use",
+        "hectares",
+        "degraded_hectares",
+    ]
     assert flows["degraded_hectares"].isna().all()
 
 
@@ -64,7 +78,9 @@ def _test_system_tables():
 @pytest.mark.parametrize("by_producing_sector", [False, True])
 def test_equals_pymrio_cba_on_its_test_system(by_producing_sector):
     land, share = _test_system_tables()
-    flows = mrio_land_footprint(pymrio.load_test(), land, degraded_share=share, by_producing_sector=by_producing_sector)
+    flows = mrio_land_footprint(
+        pymrio.load_test(), land, degraded_share=share, by_producing_sector=by_producing_sector
+    )
     reference = add_land_extensions(pymrio.load_test(), land, share).calc_all()
     for column, extension in (("hectares", reference.land), ("degraded_hectares", reference.degraded_land)):
         ours = flows.groupby(["land_use", "consumer", "sector"])[column].sum().unstack(["consumer", "sector"])
@@ -75,7 +91,9 @@ def test_equals_pymrio_cba_on_its_test_system(by_producing_sector):
     # every hectare used by industry is somewhere in final demand
     assert flows["hectares"].sum() == pytest.approx(land["hectares"].sum(), rel=1e-10)
     produced = flows.groupby("producer")["hectares"].sum()
-    np.testing.assert_allclose(produced, land.groupby("region")["hectares"].sum().loc[produced.index], rtol=1e-10)
+    np.testing.assert_allclose(
+        produced, land.groupby("region")["hectares"].sum().loc[produced.index], rtol=1e-10
+    )
 
 
 def test_unmapped_producer_is_unknown_not_zero():

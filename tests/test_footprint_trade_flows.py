@@ -43,7 +43,11 @@ def test_matches_the_formula_as_written():
 def test_re_exports_are_traced_to_the_grower():
     # A grows 100 t on 50 ha and sells 60 t to B, which grows none and passes 30 t on to C
     flows = commodity_land_flows(
-        np.array([100.0, 0, 0]), np.array([50.0, 0, 0]), np.array([0, 1]), np.array([1, 2]), np.array([60.0, 30.0])
+        np.array([100.0, 0, 0]),
+        np.array([50.0, 0, 0]),
+        np.array([0, 1]),
+        np.array([1, 2]),
+        np.array([60.0, 30.0]),
     )
     np.testing.assert_allclose(dense(flows, 3)[0], [20.0, 15.0, 15.0])
 
@@ -77,32 +81,67 @@ def test_conservation_on_random_trade_with_re_exports(system):
 
 def test_exports_beyond_availability_are_scaled_and_reported():
     production = pd.DataFrame(
-        {"country": ["A", "B"], "commodity": ["rice", "rice"], "production": [10.0, 5.0], "harvested_area": [4.0, 2.0]}
+        {
+            "country": ["A", "B"],
+            "commodity": ["rice", "rice"],
+            "production": [10.0, 5.0],
+            "harvested_area": [4.0, 2.0],
+        }
     )
     trade = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "commodity": ["rice"], "quantity": [20.0]})
     flows = trade_flow_footprint(production, trade)
     assert flows.attrs["exports_scaled"] == [("A", "rice", 0.5)]
-    assert flows.set_index(["producer", "consumer"])["hectares"].to_dict() == {("A", "B"): 4.0, ("B", "B"): 2.0}
+    assert flows.set_index(["producer", "consumer"])["hectares"].to_dict() == {
+        ("A", "B"): 4.0,
+        ("B", "B"): 2.0,
+    }
 
 
 def test_closed_loop_without_consumption_is_an_input_error():
     with pytest.raises(InputError, match=r"trade \(x\): re-exports form a closed loop"):
-        commodity_land_flows(np.array([0.0, 0]), np.array([1.0, 0]), np.array([0, 1]), np.array([1, 0]),
-                             np.array([5.0, 5.0]), where="trade (x)")
+        commodity_land_flows(
+            np.array([0.0, 0]),
+            np.array([1.0, 0]),
+            np.array([0, 1]),
+            np.array([1, 0]),
+            np.array([5.0, 5.0]),
+            where="trade (x)",
+        )
 
 
 def test_tidy_table_land_use_and_degraded_share():
     production = pd.DataFrame(
-        {"country": ["A", "B", "A"], "commodity": ["wheat", "wheat", "hay"],
-         "production": [10.0, 10.0, 4.0], "harvested_area": [2.0, 6.0, 8.0]}
+        {
+            "country": ["A", "B", "A"],
+            "commodity": ["wheat", "wheat", "hay"],
+            "production": [10.0, 10.0, 4.0],
+            "harvested_area": [2.0, 6.0, 8.0],
+        }
     )
-    trade = pd.DataFrame({"exporter": ["A", "A"], "importer": ["B", "B"], "commodity": ["wheat", "cotton"],
-                          "quantity": [5.0, 3.0]})
-    share = pd.DataFrame({"region": ["A", "A"], "land_use": ["cropland", "grazing"], "degraded_share": [0.5, 0.25]})
+    trade = pd.DataFrame(
+        {
+            "exporter": ["A", "A"],
+            "importer": ["B", "B"],
+            "commodity": ["wheat", "cotton"],
+            "quantity": [5.0, 3.0],
+        }
+    )
+    share = pd.DataFrame(
+        {"region": ["A", "A"], "land_use": ["cropland", "grazing"], "degraded_share": [0.5, 0.25]}
+    )
     flows = trade_flow_footprint(production, trade, land_use={"hay": "grazing"}, degraded_share=share)
-    assert list(flows.columns) == ["producer", "consumer", "commodity", "land_use", "hectares", "degraded_hectares"]
-    rows = {(r.producer, r.consumer, r.commodity): (r.land_use, r.hectares, r.degraded_hectares)
-            for r in flows.itertuples()}
+    assert list(flows.columns) == [
+        "producer",
+        "consumer",
+        "commodity",
+        "land_use",
+        "hectares",
+        "degraded_hectares",
+    ]
+    rows = {
+        (r.producer, r.consumer, r.commodity): (r.land_use, r.hectares, r.degraded_hectares)
+        for r in flows.itertuples()
+    }
     assert rows[("A", "A", "hay")] == ("grazing", 8.0, 2.0)
     assert rows[("A", "A", "wheat")] == ("cropland", 1.0, 0.5)
     assert rows[("A", "B", "wheat")] == ("cropland", 1.0, 0.5)
@@ -111,12 +150,33 @@ def test_tidy_table_land_use_and_degraded_share():
 
 
 def test_bad_tables_are_one_line_errors():
-    production = pd.DataFrame({"country": ["A"], "commodity": ["w"], "production": ["lots"], "harvested_area": [1.0]})
+    production = pd.DataFrame(
+        {"country": ["A"], "commodity": ["w"], "production": ["lots"], "harvested_area": [1.0]}
+    )
     trade = pd.DataFrame({"exporter": [], "importer": [], "commodity": [], "quantity": []})
-    with pytest.raises(InputError, match=r"^production: row 1, column 'production': 'lots' is not a number >= 0"):
+    with pytest.raises(
+        InputError, match=r"^production: row 1, column 'production': 'lots' is not a number >= 0"
+    ):
         trade_flow_footprint(production, trade)
     with pytest.raises(InputError, match=r"^trade: has no column 'quantity'"):
         trade_flow_footprint(production.assign(production=1.0), trade.drop(columns="quantity"))
     share = pd.DataFrame({"region": ["A"], "land_use": ["cropland"], "degraded_share": [25]})
-    with pytest.raises(InputError, match=r"^degraded_share: row 1, column 'degraded_share': '25' is not a fraction"):
+    with pytest.raises(
+        InputError, match=r"^degraded_share: row 1, column 'degraded_share': '25' is not a fraction"
+    ):
         trade_flow_footprint(production.assign(production=1.0), trade, degraded_share=share)
+
+
+def test_sparse_lu_gives_the_dense_result(monkeypatch):
+    """Above SPARSE_ABOVE countries the solve is a sparse LU; both paths agree."""
+    from ldnkit.footprint import trade_flows
+
+    rng = np.random.default_rng(11)
+    n = 30
+    p, h = rng.uniform(0, 100, n), rng.uniform(0, 40, n)
+    exporter, importer = rng.integers(0, n, 120), rng.integers(0, n, 120)
+    quantity = rng.uniform(0, 10, 120)
+    dense_flows = commodity_land_flows(p, h, exporter, importer, quantity)
+    monkeypatch.setattr(trade_flows, "SPARSE_ABOVE", 0)
+    sparse_flows = commodity_land_flows(p, h, exporter, importer, quantity)
+    np.testing.assert_allclose(dense(sparse_flows, n), dense(dense_flows, n), rtol=1e-10, atol=1e-10)

@@ -70,8 +70,13 @@ def add_land_extensions(
         rows, cols = np.meshgrid(accounts.index, accounts.columns.get_level_values("region"), indexing="ij")
         share = degraded_share_of(degraded_share, cols.ravel(), rows.ravel()).reshape(accounts.shape)
         used = accounts.to_numpy() > 0
-        unmapped = sorted({(c, r) for r, c, u, s in zip(rows.ravel(), cols.ravel(), used.ravel(), share.ravel(),
-                                                          strict=True) if u and np.isnan(s)})
+        unmapped = sorted(
+            {
+                (c, r)
+                for r, c, u, s in zip(rows.ravel(), cols.ravel(), used.ravel(), share.ravel(), strict=True)
+                if u and np.isnan(s)
+            }
+        )
         degraded = accounts * np.nan_to_num(share)
         io.degraded_land = _pymrio().Extension(name="degraded_land", F=degraded, unit=_unit(degraded.index))
         io.degraded_land.unmapped = unmapped
@@ -106,8 +111,10 @@ def mrio_land_footprint(
     by_producer = np.zeros((len(origin), len(columns)))
     np.add.at(
         by_producer,
-        (origin.get_indexer(pd.MultiIndex.from_frame(land[keys])),
-         columns.get_indexer(pd.MultiIndex.from_frame(land[["region", "sector"]]))),
+        (
+            origin.get_indexer(pd.MultiIndex.from_frame(land[keys])),
+            columns.get_indexer(pd.MultiIndex.from_frame(land[["region", "sector"]])),
+        ),
         land["hectares"].to_numpy(),
     )
     names = {"region": "producer", "sector": "producing_sector"}
@@ -119,7 +126,13 @@ def mrio_land_footprint(
     flows = extension.D_cba.stack(level=list(range(extension.D_cba.columns.nlevels)), future_stack=True)
     flows = flows[flows != 0].rename("hectares").reset_index()
     flows = flows.rename(columns={"region": "consumer"})
-    order = ["producer", *(["producing_sector"] if by_producing_sector else []), "consumer", "sector", "land_use"]
+    order = [
+        "producer",
+        *(["producing_sector"] if by_producing_sector else []),
+        "consumer",
+        "sector",
+        "land_use",
+    ]
     flows = add_degraded_hectares(flows[[*order, "hectares"]], degraded_share)
     flows.attrs = {"method": "environmentally extended MRIO (Leontief, pymrio D_cba)"}
     return flows
@@ -153,7 +166,9 @@ def _checked_land(io: pymrio.IOSystem, land: pd.DataFrame, where: str) -> pd.Dat
     bad = np.flatnonzero(~(np.isfinite(hectares) & (hectares >= 0)))
     if bad.size:
         row = int(bad[0])
-        raise InputError(where, f"row {row + 1}, column 'hectares': '{land['hectares'].iloc[row]}' is not a number >= 0")
+        raise InputError(
+            where, f"row {row + 1}, column 'hectares': '{land['hectares'].iloc[row]}' is not a number >= 0"
+        )
     out["hectares"] = hectares
     core = _core_index(io)
     for column, known in (("region", core.get_level_values(0)), ("sector", core.get_level_values(1))):
@@ -161,6 +176,8 @@ def _checked_land(io: pymrio.IOSystem, land: pd.DataFrame, where: str) -> pd.Dat
         if unknown.size:
             row = int(unknown[0])
             raise InputError(
-                where, f"row {row + 1}, column {column!r}: '{out[column].iloc[row]}' is not a {column} of the MRIO system"
+                where,
+                f"row {row + 1}, column {column!r}: '{out[column].iloc[row]}' is not a {column} "
+                "of the MRIO system",
             )
     return out

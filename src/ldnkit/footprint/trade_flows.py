@@ -20,6 +20,7 @@ scaled down to its availability, so no consumption is negative; the tidy table's
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -29,7 +30,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from ldnkit.errors import InputError
-from ldnkit.footprint.degraded import add_degraded_hectares
+from ldnkit.footprint.degraded import degraded_share_of
 
 __all__ = [
     "PRODUCTION_COLUMNS",
@@ -46,6 +47,9 @@ PRODUCTION_COLUMNS = ("country", "commodity", "production", "harvested_area")
 TRADE_COLUMNS = ("exporter", "importer", "commodity", "quantity")
 #: Columns of the tidy result (hectares and degraded hectares in ha).
 FLOW_COLUMNS = ("producer", "consumer", "commodity", "land_use", "hectares", "degraded_hectares")
+
+#: Above this many countries (sub-national systems), the solve uses a sparse LU instead of LAPACK.
+SPARSE_ABOVE = 2000
 
 # Exports may exceed availability by this relative margin (rounding in the tables) before scaling.
 _EXPORT_SLACK = 1e-9
@@ -88,7 +92,10 @@ def commodity_land_flows(
     area = np.asarray(area, dtype=float)
     between = np.asarray(exporter) != np.asarray(importer)
     trade = scipy.sparse.csr_matrix(
-        (np.asarray(quantity, dtype=float)[between], (np.asarray(exporter)[between], np.asarray(importer)[between])),
+        (
+            np.asarray(quantity, dtype=float)[between],
+            (np.asarray(exporter)[between], np.asarray(importer)[between]),
+        ),
         shape=(n, n),
     )
     availability = production + np.asarray(trade.sum(axis=0)).ravel()
@@ -109,19 +116,38 @@ def commodity_land_flows(
     if producers.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return LandFlows(empty, empty, np.zeros(0), scaled, factor)
+    rhs = np.zeros((n, producers.size))
+    rhs[producers, np.arange(producers.size)] = area[producers]
     try:
-        lu = scipy.sparse.linalg.splu((scipy.sparse.identity(n, format="csc") - shares).T.tocsc())
-    except RuntimeError as error:  # exactly singular: product circulating with nowhere to be consumed
+        land = _solve_transposed(scipy.sparse.identity(n, format="csr") - shares, rhs)
+    except (RuntimeError, np.linalg.LinAlgError) as error:  # product circulating, never consumed
         raise InputError(
             where,
             f"re-exports form a closed loop in which nothing is consumed ({error})",
             "check the trade matrix: some countries export all they have to each other",
         ) from None
-    rhs = np.zeros((n, producers.size))
-    rhs[producers, np.arange(producers.size)] = area[producers]
-    land = lu.solve(rhs) * consumed_share[:, None]  # land[k, j]: of producer producers[j] in k
+    land *= consumed_share[:, None]  # land[k, j]: of producer producers[j] in the consumption of k
     consumer, column = np.nonzero(land)
     return LandFlows(producers[column], consumer, land[consumer, column], scaled, factor)
+
+
+def _one_blas_thread():
+    """Keep BLAS to one thread for these small solves (threadpoolctl, from the `footprint` extra):
+    a threaded OpenBLAS on a 200 x 200 matrix is ~8x slower than one thread on a busy machine."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpoolctl.threadpool_limits(1, user_api="blas")
+
+
+def _solve_transposed(matrix: scipy.sparse.csr_matrix, rhs: np.ndarray) -> np.ndarray:
+    """``matrix.T^-1 rhs``: LAPACK on the dense matrix up to :data:`SPARSE_ABOVE` countries (trade
+    matrices of ~250 countries fill in under LU anyway), one sparse LU (SuperLU) above."""
+    if matrix.shape[0] <= SPARSE_ABOVE:
+        with _one_blas_thread():
+            return np.linalg.solve(matrix.T.toarray(), rhs)
+    return scipy.sparse.linalg.splu(matrix.T.tocsc()).solve(rhs)
 
 
 def trade_flow_footprint(
@@ -147,64 +173,85 @@ def trade_flow_footprint(
 
     >>> prod = pd.DataFrame({"country": ["A", "B"], "commodity": ["wheat"] * 2,
     ...                      "production": [10.0, 0.0], "harvested_area": [5.0, 0.0]})
-    >>> trade = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "commodity": ["wheat"], "quantity": [4.0]})
+    >>> trade = pd.DataFrame({"exporter": ["A"], "importer": ["B"], "commodity": ["wheat"],
+    ...                       "quantity": [4.0]})
     >>> trade_flow_footprint(prod, trade)[["producer", "consumer", "hectares"]].to_numpy().tolist()
     [['A', 'A', 3.0], ['A', 'B', 2.0]]
     """
     production = _checked(production, PRODUCTION_COLUMNS, ("production", "harvested_area"), "production")
     trade = _checked(trade, TRADE_COLUMNS, ("quantity",), "trade")
-    countries = pd.Index(
-        sorted(set(production["country"]) | set(trade["exporter"]) | set(trade["importer"]))
-    )
-    commodities = pd.Index(sorted(set(production["commodity"])))
+    countries = _names(production["country"], trade["exporter"], trade["importer"])
+    commodities = _names(production["commodity"])
     n = len(countries)
-    prod_code = commodities.get_indexer(production["commodity"])
-    trade = trade[commodities.get_indexer(trade["commodity"]) >= 0]  # traded but never produced: no land
-    trade_code = commodities.get_indexer(trade["commodity"])
-    order = np.argsort(trade_code, kind="stable")
-    bounds = np.searchsorted(trade_code[order], np.arange(len(commodities) + 1))
-    exporter = countries.get_indexer(trade["exporter"])[order]
-    importer = countries.get_indexer(trade["importer"])[order]
-    quantity = trade["quantity"].to_numpy(dtype=float)[order]
-    flat = prod_code * n + countries.get_indexer(production["country"])
+    flat = _codes(production["commodity"], commodities) * n + _codes(production["country"], countries)
     size = len(commodities) * n
     tonnes = np.bincount(flat, production["production"].to_numpy(dtype=float), size).reshape(-1, n)
     hectares = np.bincount(flat, production["harvested_area"].to_numpy(dtype=float), size).reshape(-1, n)
+    trade_code = _codes(trade["commodity"], commodities)
+    known = trade_code >= 0  # traded but never produced: no land to follow
+    order = np.argsort(trade_code[known], kind="stable")
+    bounds = np.searchsorted(trade_code[known][order], np.arange(len(commodities) + 1))
+    exporter = _codes(trade["exporter"], countries)[known][order]
+    importer = _codes(trade["importer"], countries)[known][order]
+    quantity = trade["quantity"].to_numpy(dtype=float)[known][order]
     parts, scaled = [], []
     for c, commodity in enumerate(commodities):
         span = slice(bounds[c], bounds[c + 1])
         flows = commodity_land_flows(
             tonnes[c], hectares[c], exporter[span], importer[span], quantity[span], f"trade ({commodity})"
         )
-        parts.append((c, flows))
-        scaled += [(countries[i], commodity, float(f)) for i, f in zip(flows.scaled, flows.factor, strict=True)]
-    table = _tidy(parts, countries, commodities, land_use)
-    table = add_degraded_hectares(table, degraded_share)
+        parts.append(flows)
+        scaled += [
+            (countries[i], commodity, float(f)) for i, f in zip(flows.scaled, flows.factor, strict=True)
+        ]
+    table = _tidy(parts, countries, commodities, land_use, degraded_share)
     table.attrs = {"method": "physical trade flows (Kastner et al. 2011)", "exports_scaled": scaled}
     return table
 
 
-def _tidy(parts, countries: pd.Index, commodities: pd.Index, land_use: Mapping[str, str] | None) -> pd.DataFrame:
-    """One DataFrame of every commodity's flows, names in place of indices."""
-    def joined(field: str, dtype) -> np.ndarray:
-        arrays = [getattr(flows, field) for _, flows in parts]
-        return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
-
-    commodity_code = np.concatenate([np.full(len(f.hectares), c) for c, f in parts]) if parts else np.zeros(0, int)
-    commodity = commodities.to_numpy()[commodity_code]
-    uses = {name: (land_use or {}).get(name, "cropland") for name in commodities}
+def _tidy(
+    parts: list[LandFlows],
+    countries: pd.Index,
+    commodities: pd.Index,
+    land_use: Mapping[str, str] | None,
+    degraded_share: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """One DataFrame of every commodity's flows (names taken by code: no per-row string hashing)."""
+    uses_of = np.array([(land_use or {}).get(name, "cropland") for name in commodities], dtype=object)
+    uses = pd.Index(sorted(set(uses_of)))
+    use_code = uses.get_indexer(uses_of)
+    commodity = np.repeat(np.arange(len(parts)), [len(f.hectares) for f in parts]).astype(np.int32)
+    producer = np.concatenate([f.producer for f in parts] or [np.zeros(0, int)]).astype(np.int32)
+    consumer = np.concatenate([f.consumer for f in parts] or [np.zeros(0, int)]).astype(np.int32)
+    hectares = np.concatenate([f.hectares for f in parts] or [np.zeros(0)])
+    regions, land_uses = np.meshgrid(countries.to_numpy(dtype=object), uses.to_numpy(dtype=object))
+    share = degraded_share_of(degraded_share, regions.ravel(), land_uses.ravel()).reshape(len(uses), -1)
     return pd.DataFrame(
         {
-            "producer": countries.to_numpy()[joined("producer", np.int64)],
-            "consumer": countries.to_numpy()[joined("consumer", np.int64)],
-            "commodity": commodity,
-            "land_use": pd.Series(commodity).map(uses).to_numpy(),
-            "hectares": joined("hectares", float),
+            "producer": countries.take(producer).array,
+            "consumer": countries.take(consumer).array,
+            "commodity": commodities.take(commodity).array,
+            "land_use": uses.take(use_code[commodity]).array,
+            "hectares": hectares,
+            "degraded_hectares": hectares * share[use_code[commodity], producer],
         }
     )
 
 
-def _checked(table: pd.DataFrame, columns: tuple[str, ...], amounts: tuple[str, ...], where: str) -> pd.DataFrame:
+def _names(*columns: pd.Series) -> pd.Index:
+    """The sorted distinct names in ``columns``."""
+    return pd.Index(np.unique(np.concatenate([column.unique().astype(object) for column in columns])))
+
+
+def _codes(values: pd.Series, names: pd.Index) -> np.ndarray:
+    """Position of each value in ``names`` (-1 if absent), hashing each distinct value once."""
+    codes, uniques = pd.factorize(values)
+    return names.get_indexer(uniques)[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+
+
+def _checked(
+    table: pd.DataFrame, columns: tuple[str, ...], amounts: tuple[str, ...], where: str
+) -> pd.DataFrame:
     """``table`` with names as str, after checking its columns and that amounts are finite and >= 0."""
     missing = [c for c in columns if c not in table.columns]
     if missing:

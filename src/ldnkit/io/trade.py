@@ -29,7 +29,10 @@ __all__ = ["bundled_example", "read_production", "read_trade_matrix"]
 TONNE_UNITS = ("t", "tonnes", "tonne")
 HECTARE_UNITS = ("ha",)
 
-_PRODUCTION_ELEMENTS = {"production": ("production", TONNE_UNITS), "area harvested": ("harvested_area", HECTARE_UNITS)}
+_PRODUCTION_ELEMENTS = {
+    "production": ("production", TONNE_UNITS),
+    "area harvested": ("harvested_area", HECTARE_UNITS),
+}
 _TRADE_ELEMENTS = {"import quantity": "importer", "export quantity": "exporter"}
 
 
@@ -76,7 +79,12 @@ def read_trade_matrix(
     reporter, partner = rows["Reporter Countries"], rows["Partner Countries"]
     exporter, importer = (partner, reporter) if reported_by == "importer" else (reporter, partner)
     tidy = pd.DataFrame(
-        {"exporter": exporter, "importer": importer, "commodity": rows["Item"], "quantity": _values(rows, path)}
+        {
+            "exporter": exporter,
+            "importer": importer,
+            "commodity": rows["Item"],
+            "quantity": _values(rows, path),
+        }
     )
     tidy = tidy[tidy["quantity"].notna()]
     return tidy.groupby(["exporter", "importer", "commodity"], sort=True, as_index=False)["quantity"].sum()
@@ -96,7 +104,9 @@ def _read(path: str | os.PathLike, columns: tuple[str, ...], year: int | None) -
     table.columns = [str(c).strip() for c in table.columns]
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise InputError(path, f"has no column {missing[0]!r}", f"give a FAOSTAT-shaped table with {', '.join(columns)}")
+        raise InputError(
+            path, f"has no column {missing[0]!r}", f"give a FAOSTAT-shaped table with {', '.join(columns)}"
+        )
     table["_row"] = np.arange(len(table)) + 2
     if "Year" not in table.columns:
         return table
@@ -120,7 +130,8 @@ def _values(rows: pd.DataFrame, path: str | os.PathLike) -> np.ndarray:
         first = bad[0]
         raise InputError(
             path,
-            f"row {rows['_row'].iloc[first]}, column 'Value': '{rows['Value'].iloc[first]}' is not a number >= 0",
+            f"row {rows['_row'].iloc[first]}, column 'Value': '{rows['Value'].iloc[first]}' "
+            "is not a number >= 0",
             "fix or empty the value",
         )
     return values
