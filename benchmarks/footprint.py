@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import time
 from pathlib import Path
@@ -144,7 +145,8 @@ def section(trade: dict, mrio: dict | None) -> str:
         f"Physical trade flows (Kastner et al. 2011), synthetic FAOSTAT-shaped world: {trade['countries']} "
         f"countries x {trade['commodities']} commodities, {trade['trade_rows']:,} trade rows, re-exports "
         f"everywhere; tidy DataFrames in, {trade['flows']:,} producer-consumer-commodity flows with degraded "
-        f"hectares out: **{trade['seconds']:.2f} s** (best of 3, one sparse LU per commodity). Largest "
+        f"hectares out: **{trade['seconds']:.2f} s** (best of 3; one LAPACK solve per commodity on one BLAS "
+        f"thread; load average {os.getloadavg()[0]:.1f} on 2 shared cores). Largest "
         f"relative gap between a producer's allocated and harvested area: {trade['conservation']:.1e}; "
         f"{trade['scaled']} country-commodity pairs had exports above availability (scaled down).",
     ]
