@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ldnkit.codes import CROPLAND, DEGRADED, GRASSLAND
 from ldnkit.errors import InputError
 
 __all__ = [
@@ -20,7 +21,12 @@ __all__ = [
     "check_degraded_share",
     "degraded_share_of",
     "add_degraded_hectares",
+    "LAND_USE_OF_COVER",
+    "degraded_share_from_areas",
 ]
+
+#: UNCCD land-cover class -> the land use footprints count it as (grassland stands for grazing land).
+LAND_USE_OF_COVER = {CROPLAND: "cropland", GRASSLAND: "grazing"}
 
 #: Land uses the degraded share is given for (UNCCD cropland and grazing land; others allowed).
 LAND_USES = ("cropland", "grazing")
@@ -88,3 +94,30 @@ def degraded_share_of(shares: pd.DataFrame | None, regions, land_uses) -> np.nda
     share = check_degraded_share(shares)
     keys = pd.MultiIndex.from_arrays([pd.Index(regions).astype(str), pd.Index(land_uses).astype(str)])
     return share.reindex(keys).to_numpy()
+
+
+def degraded_share_from_areas(areas: pd.DataFrame) -> pd.DataFrame:
+    """Degraded share of each region's cropland and grazing land from an area cross-tabulation.
+
+    ``areas`` has columns ``region``, ``land_cover`` (UNCCD class code, ``ldnkit.codes``), ``status``
+    (SO1 status: -1 degraded, 0 stable, 1 improved; other values, e.g. no data, are left out) and
+    ``area`` (any one unit): the table a run gets by cross-tabulating the status with the land cover
+    of the status period's final year inside each country or region polygon. Returns a table with
+    ``region``, ``land_use`` (:data:`LAND_USE_OF_COVER`) and ``degraded_share`` (0..1), for the
+    regions and land uses with some area.
+
+    >>> a = pd.DataFrame({"region": ["A"] * 3, "land_cover": [3, 3, 2], "status": [-1, 0, 0],
+    ...                   "area": [1.0, 3.0, 5.0]})
+    >>> degraded_share_from_areas(a).to_dict("records")
+    [{'region': 'A', 'land_use': 'cropland', 'degraded_share': 0.25}, \
+{'region': 'A', 'land_use': 'grazing', 'degraded_share': 0.0}]
+    """
+    kept = areas[areas["land_cover"].isin(list(LAND_USE_OF_COVER)) & areas["status"].isin([-1, 0, 1])]
+    kept = kept.assign(
+        land_use=kept["land_cover"].map(LAND_USE_OF_COVER),
+        degraded=np.where(kept["status"] == DEGRADED, kept["area"], 0.0),
+    )
+    totals = kept.groupby(["region", "land_use"], sort=True)[["degraded", "area"]].sum()
+    totals = totals[totals["area"] > 0]
+    share = (totals["degraded"] / totals["area"]).rename("degraded_share")
+    return share.reset_index()
