@@ -69,14 +69,8 @@ def add_land_extensions(
     if degraded_share is not None:
         rows, cols = np.meshgrid(accounts.index, accounts.columns.get_level_values("region"), indexing="ij")
         share = degraded_share_of(degraded_share, cols.ravel(), rows.ravel()).reshape(accounts.shape)
-        used = accounts.to_numpy() > 0
-        unmapped = sorted(
-            {
-                (c, r)
-                for r, c, u, s in zip(rows.ravel(), cols.ravel(), used.ravel(), share.ravel(), strict=True)
-                if u and np.isnan(s)
-            }
-        )
+        unmapped_cell = (accounts.to_numpy() > 0) & np.isnan(share)
+        unmapped = sorted(set(zip(cols[unmapped_cell], rows[unmapped_cell], strict=True)))
         degraded = accounts * np.nan_to_num(share)
         io.degraded_land = _pymrio().Extension(name="degraded_land", F=degraded, unit=_unit(degraded.index))
         io.degraded_land.unmapped = unmapped
