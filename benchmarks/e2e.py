@@ -423,7 +423,11 @@ def measure(
 def _child(config: str, scheduler: str, result_path: str) -> None:
     """Body of the measured child process."""
     from ldnkit.config import load_config
-    from ldnkit.run import run
+
+    try:
+        from ldnkit.run import run
+    except ImportError:  # a tree from before the run package (benchmarks/redesign.py compares)
+        from ldnkit.pipeline import run
 
     cfg = load_config(config)
     cluster = None
