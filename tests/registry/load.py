@@ -2,8 +2,9 @@
 
 Used by the load test (``test_registry_load.py``: 20 writers x 10, nothing lost) and by
 ``benchmarks/registry.py`` (20 writers x 50, 200 readers, requests/s and p95 latency), which loads
-this file by path. Every writer is one asyncio task adding its activities one after the other, all
-writers at once; readers likewise. Needs only httpx and the standard library (no pytest, no ldnkit).
+this file by path. Each writer is one asyncio task with its own connection, adding its activities
+one after the other, all writers at once; readers likewise. A transport error counts as a failure.
+Needs only httpx and the standard library (no pytest, no ldnkit).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -60,48 +62,54 @@ def load_feature(writer: int, index: int) -> dict:
     }
 
 
+async def _timed(result: LoadResult, client: httpx.AsyncClient, method: str, url: str, **kw) -> Any:
+    """One request; its latency recorded; a transport error recorded as a failure (None)."""
+    start = time.perf_counter()
+    try:
+        response = await client.request(method, url, **kw)
+    except httpx.TransportError as error:
+        response = None
+        result.failures.append(f"{method} {url}: {type(error).__name__}")
+    result.latencies.append(time.perf_counter() - start)
+    return response
+
+
 async def _write(base: str, token: str, writers: int, per_writer: int) -> LoadResult:
     result = LoadResult()
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=writers, max_keepalive_connections=writers)
-    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits, headers=headers) as client:
 
-        async def writer(w: int) -> None:
+    async def writer(w: int) -> None:  # its own client: one connection, used back to back
+        async with httpx.AsyncClient(base_url=base, timeout=300, headers=headers) as client:
             for i in range(per_writer):
-                start = time.perf_counter()
-                response = await client.post(ITEMS, json=load_feature(w, i))
-                result.latencies.append(time.perf_counter() - start)
-                if response.status_code == 201:
+                response = await _timed(result, client, "POST", ITEMS, json=load_feature(w, i))
+                if response is not None and response.status_code == 201:
                     result.ids.append(response.json()["id"])
-                else:
+                elif response is not None:
                     result.failures.append(f"writer {w} #{i}: {response.status_code} {response.text[:200]}")
 
-        start = time.perf_counter()
-        await asyncio.gather(*(writer(w) for w in range(writers)))
-        result.seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    await asyncio.gather(*(writer(w) for w in range(writers)))
+    result.seconds = time.perf_counter() - start
     return result
 
 
 async def _read(base: str, readers: int, per_reader: int, ids: list[str]) -> LoadResult:
     result = LoadResult()
-    limits = httpx.Limits(max_connections=readers, max_keepalive_connections=readers)
-    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
 
-        async def reader(r: int) -> None:
+    async def reader(r: int) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=300) as client:
             for k in range(per_reader):
                 if k % 2 == 0:  # a page of 50 features
                     url = f"{ITEMS}?limit=50&offset={((r + k) * 50) % max(len(ids), 1)}"
                 else:  # one feature
                     url = f"{ITEMS}/{ids[(r * per_reader + k) % len(ids)]}"
-                start = time.perf_counter()
-                response = await client.get(url)
-                result.latencies.append(time.perf_counter() - start)
-                if response.status_code != 200:
+                response = await _timed(result, client, "GET", url)
+                if response is not None and response.status_code != 200:
                     result.failures.append(f"reader {r} {url}: {response.status_code}")
 
-        start = time.perf_counter()
-        await asyncio.gather(*(reader(r) for r in range(readers)))
-        result.seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    await asyncio.gather(*(reader(r) for r in range(readers)))
+    result.seconds = time.perf_counter() - start
     return result
 
 
