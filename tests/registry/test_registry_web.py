@@ -1,9 +1,10 @@
 """The registry's web page in Debian's headless Chromium (Playwright, sync API) through a real server.
 
-An editor adds one activity by uploading a GeoJSON polygon and one by drawing on the map, submits
-one; an approver approves it from the queue; the API then returns both as the page made them. The
-page must work offline: no console or page error, no failed request, no request leaving
-127.0.0.1; a hostile name is shown as text. Skips without /usr/bin/chromium, fails when CI is set.
+An editor adds one activity by uploading a GeoJSON polygon and one by drawing on the map, edits
+one, submits the other; an approver approves it from the queue; the API then returns them as the
+page made them. The page must work offline: no console or page error, no failed request, no
+request leaving 127.0.0.1; a hostile name is shown as text. Skips without /usr/bin/chromium,
+fails when CI is set.
 """
 
 from __future__ import annotations
@@ -106,12 +107,25 @@ def _add_by_drawing(page) -> None:
     page.wait_for_selector("#message:text('Saved Drawn grazing plan')")
 
 
+def _edit(page, name: str, new_name: str) -> None:
+    page.locator("#activities tr", has_text=name).get_by_role("button", name="Edit").click()
+    assert page.input_value("#f-name") == name
+    page.fill("#f-name", new_name)
+    page.fill("#f-region", "East")
+    page.click("#save")
+    page.wait_for_selector(f"#message:text('Saved {new_name} (version 2')")
+
+
 def _approve_from_queue(page, name: str, approver: str) -> None:
     page.locator("#activities tr", has_text=name).get_by_role("button", name="Submit").click()
     page.wait_for_selector("#message:text('pending approval')")
     _use_token(page, approver)
     page.locator("#queue tr", has_text=name).get_by_role("button", name="Approve").click()
     page.wait_for_selector("#message:text('approved')")
+
+
+def _api_features(base: str) -> dict[str, dict]:
+    return {f["properties"]["name"]: f for f in httpx.get(f"{base}{ITEMS}").json()["features"]}
 
 
 @pytest.mark.slow
@@ -142,6 +156,8 @@ def test_page_adds_activities_that_the_api_returns(web, tmp_path):
             _use_token(page, tokens["editor"])
             _add_by_upload(page, tmp_path)
             _add_by_drawing(page)
+            drawn_geometry = _api_features(base)["Drawn grazing plan"]["geometry"]
+            _edit(page, "Drawn grazing plan", "Drawn grazing plan, east")
             _approve_from_queue(page, "Uploaded terraces", tokens["approver"])
             page.screenshot(path=str(tmp_path / "registry.png"), full_page=True)
             page.wait_for_timeout(300)  # let any late request show up
@@ -153,15 +169,17 @@ def test_page_adds_activities_that_the_api_returns(web, tmp_path):
     outside = [u for u in requests if urlsplit(u).hostname != "127.0.0.1" and not u.startswith(local)]
     assert not outside, outside
 
-    found = {f["properties"]["name"]: f for f in httpx.get(f"{base}{ITEMS}").json()["features"]}
+    found = _api_features(base)
     uploaded = found["Uploaded terraces"]
     assert uploaded["properties"]["status"] == "approved"
     assert uploaded["properties"]["created_by"] == "editor person"
     assert uploaded["properties"]["practices"] == ["S1", "V1"]
     assert uploaded["properties"]["start_date"] == "2024-01-15"
     assert shape(uploaded["geometry"]).equals(square(10.05, 10.05))
-    drawn = found["Drawn grazing plan"]
+    drawn = found["Drawn grazing plan, east"]  # edited: a new version, its drawn polygon kept
     assert drawn["properties"]["status"] == "draft" and drawn["properties"]["level"] == "avoid"
+    assert drawn["properties"]["region"] == "East" and drawn["properties"]["version"] == 2
+    assert drawn["geometry"] == drawn_geometry
     assert len(shape(drawn["geometry"]).geoms[0].exterior.coords) == 5
     assert found[HOSTILE]["properties"]["version"] == 1  # the page changed nothing else
     versions = httpx.get(f"{base}{ITEMS}/{uploaded['id']}").headers["etag"]
@@ -186,3 +204,15 @@ def test_page_and_overlays_are_served(web):
     assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
     assert httpx.get(f"{base}/overlays/nope.png").status_code == 404
     assert httpx.get(f"{base}/static/../app.py").status_code == 404
+
+
+def test_serve_refuses_a_folder_that_is_not_a_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from ldnkit.registry.cli import app
+
+    location = str(tmp_path / "registry.gpkg")
+    open_store(location, upgrade=True).close()
+    result = CliRunner().invoke(app, ["serve", "--registry", location, "--run", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "run" in result.output and "layers/" in result.output

@@ -124,7 +124,11 @@ def serve_registry(
     settings = ServiceSettings(
         host=host, port=port, public_reads=not private_reads, run_folder=str(run) if run else None
     )
-    serve(registry, settings)
+    try:
+        serve(registry, settings)
+    except LdnError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @token_app.command("create")

@@ -50,6 +50,8 @@ class OverlayCache:
     """The overlays of one run folder, each rendered on first request and kept."""
 
     def __init__(self, run: str | Path | None) -> None:
+        if run is not None and not (Path(run) / "layers").is_dir():
+            raise RegistryError("run", f"{run} has no layers/ folder", "give the output folder of a run")
         self.overlays: dict[str, Overlay] = {o.key: o for o in find_overlays(run)} if run else {}
         self._rendered: dict[str, RenderedOverlay] = {}
         self._lock = Lock()
