@@ -4,7 +4,8 @@ Sections: the machine; the kernels (``benchmarks/kernels.py``, if present); the 
 run (10 M pixels, repeated); scaling over grid sizes; threads versus a 2-process LocalCluster and
 the ``processes`` scheduler; ldnkit's cross-tabulation and labelling against flox and dask-image
 (``benchmarks/engines.py``); the cost of the corrections, LDN accounting, report.html and
-project.qgs stages (``benchmarks/accounting.py``). Inputs are generated once into
+project.qgs stages (``benchmarks/accounting.py``); the registry service under load
+(``benchmarks/registry.py``). Inputs are generated once into
 ``benchmarks/_work/`` (gitignored) and reused. Not part of ``make test``.
 
 Usage::
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument(
         "--no-accounting", action="store_true", help="skip the corrections/neutrality/report benchmark"
     )
+    ap.add_argument("--no-registry", action="store_true", help="skip the registry service load benchmark")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
     args = ap.parse_args(argv)
 
@@ -296,6 +298,10 @@ def main(argv: list[str] | None = None) -> Path:
             "",
             module_section("accounting", "LDN accounting and reports", quick=quick, sizes=acc_sizes),
         ]
+
+    if not args.no_registry:
+        log("registry service load benchmark")
+        sections += ["", module_section("registry", "Activity registry service", quick=quick)]
 
     sections += ["", f"_Benchmark time: {(time.perf_counter() - t0) / 60:.1f} min._", ""]
     args.out.write_text("\n".join(sections))

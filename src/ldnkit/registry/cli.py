@@ -113,11 +113,22 @@ def serve_registry(
     host: str = typer.Option("127.0.0.1", help="Address to bind; 127.0.0.1 keeps it on this machine."),
     port: int = typer.Option(8000),
     private_reads: bool = typer.Option(False, help="Require a viewer token to read."),
+    run: Annotated[
+        Path | None, typer.Option(help="A run folder: the web page shows its SO1 status and LPD.")
+    ] = None,
 ) -> None:
-    """Serve the registry as OGC API Features (reads public unless --private-reads; writes need a token)."""
+    """Serve the registry as OGC API Features and its web page at / (reads public unless
+    --private-reads; writes need a token)."""
     from ldnkit.registry.service import ServiceSettings, serve
 
-    serve(registry, ServiceSettings(host=host, port=port, public_reads=not private_reads))
+    settings = ServiceSettings(
+        host=host, port=port, public_reads=not private_reads, run_folder=str(run) if run else None
+    )
+    try:
+        serve(registry, settings)
+    except LdnError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @token_app.command("create")

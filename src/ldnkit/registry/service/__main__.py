@@ -15,8 +15,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--private-reads", action="store_true")
+    parser.add_argument("--run", help="a run folder whose SO1 status and LPD layers the page shows")
     args = parser.parse_args()
-    serve(args.registry, ServiceSettings(host=args.host, port=args.port, public_reads=not args.private_reads))
+    settings = ServiceSettings(
+        host=args.host, port=args.port, public_reads=not args.private_reads, run_folder=args.run
+    )
+    serve(args.registry, settings)
 
 
 main()

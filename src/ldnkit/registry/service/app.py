@@ -22,6 +22,7 @@ from ldnkit.registry.query import ActivityQuery, parse_datetime_interval
 from ldnkit.registry.service.features import etag, fields_from_feature, to_feature, version_from_if_match
 from ldnkit.registry.service.limits import BodySizeLimit
 from ldnkit.registry.service.settings import ServiceSettings
+from ldnkit.registry.service.web import add_web_routes, page_response, wants_page
 from ldnkit.registry.store import Store, open_store
 from ldnkit.registry.tokens import TokenHolder
 from ldnkit.registry.vocabulary import APPROVER_STATUSES
@@ -175,7 +176,9 @@ def _read_routes(app: FastAPI, store: Store, settings: ServiceSettings) -> None:
             _require(request, store, "viewer")
 
     @app.get("/")
-    def landing(request: Request) -> dict:
+    def landing(request: Request) -> Any:
+        if wants_page(request):  # a browser: the web page (it reads the data through the API)
+            return page_response()
         check_read(request)
         b = base(request)
         return {
@@ -189,6 +192,7 @@ def _read_routes(app: FastAPI, store: Store, settings: ServiceSettings) -> None:
                 },
                 {"href": f"{b}/conformance", "rel": "conformance", "type": "application/json"},
                 {"href": f"{b}/collections", "rel": "data", "type": "application/json"},
+                {"href": f"{b}/?f=html", "rel": "alternate", "type": "text/html"},
             ],
         }
 
@@ -196,6 +200,8 @@ def _read_routes(app: FastAPI, store: Store, settings: ServiceSettings) -> None:
     def conformance(request: Request) -> dict:
         check_read(request)
         return {"conformsTo": CONFORMANCE}
+
+    add_web_routes(app, settings.run_folder, check_read)
 
     def collection(b: str) -> dict:
         return {

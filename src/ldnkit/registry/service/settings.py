@@ -11,7 +11,8 @@ class ServiceSettings:
 
     host: 127.0.0.1 (this machine only) unless told otherwise; public_reads: whether reading needs no
     token; max_body_bytes: largest request body (413 beyond); default_limit / max_limit: page sizes
-    of ``/items``; cors_origins: origins allowed by CORS (none by default: no CORS headers at all).
+    of ``/items``; cors_origins: origins allowed by CORS (none by default: no CORS headers at all);
+    run_folder: a run whose SO1 status and LPD layers the web page can show under the activities.
     """
 
     host: str = "127.0.0.1"
@@ -21,3 +22,4 @@ class ServiceSettings:
     default_limit: int = 100
     max_limit: int = 1000
     cors_origins: tuple[str, ...] = ()
+    run_folder: str | None = None
