@@ -135,3 +135,27 @@ def report(
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
+
+
+def _mount_registry() -> None:
+    """``ldnkit registry ...`` (the activity registry), when its extra is installed; otherwise a
+    command that says how to install it (exit 2), so the rest of the CLI never depends on it."""
+    try:
+        from ldnkit.registry.cli import app as registry_app
+    except ImportError as exc:
+        missing = exc.name or "sqlalchemy"
+
+        @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+        def registry() -> None:
+            """The activity registry (needs: pip install 'ldnkit[registry]')."""
+            _fail(
+                LdnError(
+                    "ldnkit registry", f"needs the '{missing}' package", "pip install 'ldnkit[registry]'"
+                )
+            )
+
+        return
+    app.add_typer(registry_app, name="registry")
+
+
+_mount_registry()
