@@ -17,6 +17,7 @@ from ldnkit.version import __version__
 
 app = typer.Typer(
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every subcommand
     no_args_is_help=True,
     help="Land Degradation Neutrality monitoring and reporting (SDG 15.3.1), offline and fast.",
 )
@@ -50,14 +51,21 @@ def run(
         str | None,
         typer.Option(help="threads (default), processes, or a dask scheduler address tcp://host:8786."),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace a previous ldnkit run (the config key overwrite)."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Compute SDG 15.3.1 and its sub-indicators for every period of CONFIG (and drought, SO 3, when it has
     a 'drought:' section) and write the outputs."""
+    from ldnkit.config import load_config
     from ldnkit.run import run as run_stages
 
     try:
-        result = run_stages(config, quiet=quiet, scheduler=scheduler, console=err_console)
+        cfg = load_config(config)
+        cfg.overwrite = cfg.overwrite or overwrite
+        result = run_stages(cfg, quiet=quiet, scheduler=scheduler, console=err_console)
     except LdnError as exc:
         _fail(exc)
     if quiet:
@@ -71,6 +79,10 @@ def drought(
         str | None,
         typer.Option(help="threads (default), processes, or a dask scheduler address tcp://host:8786."),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace a previous ldnkit run (the config key overwrite)."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Compute only the drought part (SO 3: SPI hazard, exposure, vulnerability) of CONFIG."""
@@ -81,6 +93,7 @@ def drought(
 
     try:
         cfg = load_config(config)
+        cfg.overwrite = cfg.overwrite or overwrite
         if cfg.drought is None:
             raise ConfigError(str(config), "has no 'drought:' section", "add one (see docs/drought.md)")
         stages = [DroughtStage()]  # the drought stage alone: no grid, SO1 or LDN work

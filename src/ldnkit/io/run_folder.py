@@ -117,7 +117,8 @@ def check_output_folder(
     if not overwrite:
         raise _refuse(
             f"{final} already exists",
-            "choose another folder, or set 'overwrite: true' in the config to replace a previous run",
+            "choose another folder, or set 'overwrite: true' in the config (or run with --overwrite) "
+            "to replace a previous run",
         )
     if any(final.iterdir()) and not is_ldnkit_run(final):
         raise _refuse(
