@@ -31,3 +31,11 @@ def test_overwrite_flag_replaces_a_previous_run(tmp_path):
     again = runner.invoke(app, ["run", str(case.config_path), "-q"])
     assert again.exit_code == 2 and "--overwrite" in again.output
     assert runner.invoke(app, ["run", str(case.config_path), "-q", "--overwrite"]).exit_code == 0
+
+
+@pytest.mark.parametrize("units", ["mm", "in", "inch", "inches", "millimetres"])
+def test_precipitation_units_take_every_spelling_the_reader_knows(units):
+    from ldnkit.config import parse_config
+
+    cfg = parse_config({"output": "out", "drought": {"precipitation": {"path": "p.nc", "units": units}}})
+    assert cfg.drought.precipitation.units == units

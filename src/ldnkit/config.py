@@ -288,7 +288,8 @@ class PrecipitationInput(_Strict):
 
     path: Path
     variable: str | None = None
-    units: Literal["mm", "inches"] | None = None
+    # the spellings io.climate reads from files too; "in" is what its docs and CF files use
+    units: Literal["mm", "millimeters", "millimetres", "in", "inch", "inches"] | None = None
 
 
 class PopulationInput(_Strict):

@@ -132,8 +132,8 @@ def open_monthly(
         raise InputError(
             where, f"has unknown type {src.suffix.lower()!r}", "give a GeoTIFF, NetCDF, Zarr or CSV file"
         )
-    if units is not None:
-        out.attrs["units"] = str(units)
+    if units is not None:  # one spelling per unit ("inches" -> "in"), as read from files
+        out.attrs["units"] = _UNIT_SUFFIXES.get(str(units).lower(), str(units))
     if not out.attrs.get("units"):
         out.attrs.pop("units", None)
     out.attrs["source"] = str(src)
