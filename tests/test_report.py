@@ -454,3 +454,19 @@ def test_long_tables_are_cut_with_a_pointer_to_the_workbook():
     (block,) = table["blocks"]
     assert len(block["rows"]) == MAX_TABLE_ROWS and block["hidden"] == 57
     assert block["rows"][0][0][0] == "1"  # largest first, as the table comes
+
+
+def test_headline_chart_tick_labels_are_distinct_for_small_shares():
+    """Shares under 3 % used to give repeated labels ("0 % 0 % 1 % 1 %")."""
+    from ldnkit.report.html import headline_chart
+
+    rows = [
+        {
+            "scope": "Area of interest",
+            "periods": [{"name": "baseline", "percent": 0.4}, {"name": "p", "percent": 2.1}],
+        }
+    ]
+    fig = headline_chart(rows)
+    ax = fig.axes[0]
+    labels = [ax.yaxis.get_major_formatter()(v, i) for i, v in enumerate(ax.get_yticks())]
+    assert len(labels) == len(set(labels)) > 2, labels

@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from ldnkit import codes  # noqa: E402
 from ldnkit.codes import AOI_SCOPE  # noqa: E402
@@ -153,7 +153,8 @@ def headline_chart(rows: list[dict[str, Any]]) -> Figure | None:
                     b.get_x() + b.get_width() / 2, val, f"{val:.1f}", ha="center", va="bottom", fontsize=7
                 )
     ax.set_xticks(x, [r["scope"] for r in rows], fontsize=8.5)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f} %"))
+    # decimals follow the axis span, so small shares do not repeat labels ("0 % 0 % 1 % 1 %")
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=None))
     ax.set_ylabel("land degraded", fontsize=9)
     ax.set_title("Proportion of land degraded (SDG 15.3.1)", fontsize=10.5, loc="left", fontweight="bold")
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
