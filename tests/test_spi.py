@@ -502,6 +502,26 @@ def test_reference_period_errors():
         spi(da, reference=1990)
     ok = spi(da, reference=(1990, 2019))
     assert ok.attrs["reference"] == [1990, 2019]
+    assert "reference_coverage" not in ok.attrs
+
+
+def test_a_partly_covered_last_reference_year_is_accepted_and_noted():
+    """climate-indices and xclim accept a reference period whose last year the data cover in part;
+    so do we, with a note, and the result equals the fit on the months that are there."""
+    full = _as_array(_synthetic(2, 40, seed=12), start="1981-01-01", units="mm")  # 1981-2020
+    cut = full.isel(time=slice(0, 30 * 12 - 5))  # ends 2010-07: Aug-Dec 2010 missing
+    partial = spi(cut, 3, reference=(1981, 2010))
+    assert "only partly covered" in partial.attrs["reference_coverage"]
+    assert "2010-07" in partial.attrs["reference_coverage"]
+    # the same data padded with NaN months to Dec 2010 (missing values, not absent steps): same SPI
+    padded = full.isel(time=slice(0, 30 * 12)).copy()
+    padded.loc[{"time": padded.time[30 * 12 - 5 :]}] = np.nan
+    whole = spi(padded, 3, reference=(1981, 2010)).isel(time=slice(0, 30 * 12 - 5))
+    np.testing.assert_array_equal(whole.values, partial.values)
+    assert np.isfinite(partial.values).mean() > 0.9
+    # a whole missing reference year is still refused
+    with pytest.raises(PeriodError, match="not the whole reference period"):
+        spi(full.isel(time=slice(12, None)), 3, reference=(1981, 2010))  # 1981 missing
 
 
 def test_short_record_and_bad_settings():

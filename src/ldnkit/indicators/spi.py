@@ -32,7 +32,9 @@ float32 rounding of ldnkit's output, tested on 344 nClimDiv divisions, scales 1-
 * all-zero reference months: NaN here, -3.09 (climate-indices) or +8.21 (xclim) for the zeros;
 * 2-3 non-zero reference values: NaN here, fitted by both;
 * negative precipitation: an error here, clipped to 0 by climate-indices, kept by xclim;
-* a reference period outside the record: an error here, silently shrunk by climate-indices;
+* a reference period with a whole year outside the record: an error here, silently shrunk by
+  climate-indices; a first or last year covered in part is accepted by all three (noted here in
+  ``attrs['reference_coverage']``);
 * xclim computes in float32 for float32 input (~1e-4 off); ldnkit sums and fits in float64;
 * Pearson III: climate-indices fits L-moments to all values including zeros and then mixes with
   ``p0`` again, treats values below 0.0005 (data units) as trace, and uses scipy's normal
@@ -151,21 +153,36 @@ def _reference_steps(
     if not 0.0 < float(min_completeness) <= 1.0:
         raise ConfigError("min_completeness", f"is {min_completeness!r}", "use a fraction in (0, 1]")
     first, last = int(months[0]), int(months[-1])
-    if first > 12 * y0 or last < 12 * y1 + 11:
+    # a first or last reference year the data cover only in part is accepted (as climate-indices
+    # and xclim do): those calendar months have one year fewer, still under min_completeness
+    if first > 12 * y0 + 11 or last < 12 * y1:
         raise PeriodError(
             where,
             f"covers {format_month(first)} to {format_month(last)}, not the whole reference period {y0}-{y1}",
             "choose a reference period inside the data, or give a longer record",
         )
-    start = 12 * y0 - first
-    stop = 12 * y1 + 12 - first
+    start = max(0, 12 * y0 - first)
+    stop = min(months.size, 12 * y1 + 12 - first)
     min_valid = max(1, math.ceil(float(min_completeness) * (y1 - y0 + 1) - 1e-9))
     return (y0, y1), start, stop, min_valid
 
 
+def reference_coverage(months: np.ndarray, reference: tuple[int, int]) -> str | None:
+    """A note when the data cover the first or last year of ``reference`` only in part, else None."""
+    y0, y1 = reference
+    first, last = int(months[0]), int(months[-1])
+    if first <= 12 * y0 and last >= 12 * y1 + 11:
+        return None
+    return (
+        f"reference period {y0}-{y1} only partly covered: the data run {format_month(first)} to "
+        f"{format_month(last)}, so some calendar months are fitted on one year fewer"
+    )
+
+
 def _monthly_setup(values: xr.DataArray, time_dim: str, where: str) -> np.ndarray:
     months = month_index(values[time_dim].values, where)
-    if months.size < 12 * MIN_YEARS:
+    # years touched, not whole years: a partly covered first or last year still counts
+    if np.unique(months // 12).size < MIN_YEARS:
         raise InputError(
             where,
             f"has {months.size} months ({months.size / 12:.1f} years); SPI needs at least "
@@ -338,6 +355,8 @@ def spi(
         "min_nonzero": MIN_NONZERO,
         "input_units": units,
     }
+    if note := reference_coverage(months, ref):
+        attrs["reference_coverage"] = note
     return _finish(out, precip, "spi", attrs)
 
 
@@ -440,6 +459,8 @@ def spei(
         "min_completeness": float(min_completeness),
         "input_units": u_p or u_e,
     }
+    if note := reference_coverage(months, ref):
+        attrs["reference_coverage"] = note
     return _finish(out, precip, "spei", attrs)
 
 

@@ -186,6 +186,8 @@ class DroughtStage:
         d = ctx.config.drought
         annual = annual_index(ctx.inputs)
         out = StageOutputs(summary={"drought": index_summary(ctx.config, annual)})
+        if note := annual.attrs.get("reference_coverage"):
+            out.warnings.append(f"drought: {note}")
         if "station" in annual.dims or not {"y", "x"} <= set(annual.dims):
             return self._stations(ctx, annual, out)
         annual = annual.astype("float32")
