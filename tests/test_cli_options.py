@@ -39,3 +39,20 @@ def test_precipitation_units_take_every_spelling_the_reader_knows(units):
 
     cfg = parse_config({"output": "out", "drought": {"precipitation": {"path": "p.nc", "units": units}}})
     assert cfg.drought.precipitation.units == units
+
+
+def test_config_errors_come_all_at_once_with_spelling_suggestions():
+    from ldnkit.config import parse_config
+    from ldnkit.errors import ConfigError
+
+    data = {"outptu": "o", "drought": {"precipitaton": {"path": "p.nc"}}}
+    with pytest.raises(ConfigError) as exc:
+        parse_config(data)
+    line = str(exc.value)
+    assert "\n" not in line
+    assert "outptu" in line and "(did you mean 'output'?)" in line
+    assert "drought.precipitaton" in line and "(did you mean 'precipitation'?)" in line
+    assert "output is required" in line and "2 more" in line
+    with pytest.raises(ConfigError, match="unknown key") as exc:  # nothing close: no suggestion
+        parse_config({"output": "o", "zzzzzz": 1})
+    assert "did you mean" not in str(exc.value)

@@ -6,8 +6,10 @@ are errors that name the key's path (``methods.soc.threshold: ...``).
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -721,6 +723,47 @@ def _error_path(loc: tuple) -> str:
     return "".join(parts) or "config"
 
 
+def _problem(err: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(where, what, fix) of one pydantic error, with a spelling suggestion for an unknown key."""
+    loc = tuple(err["loc"])
+    where = _error_path(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(loc[-1]), _keys_at(loc[:-1]), n=1)
+        what = f"unknown key (did you mean '{close[0]}'?)" if close else "unknown key"
+        return where, what, "check its spelling against docs/config.md"
+    if kind == "missing":
+        return where, "is required", "add it (see docs/config.md)"
+    bad = err.get("input")
+    shown = "" if isinstance(bad, dict | list) else f" (got {bad!r})"
+    return where, f"{err['msg'].removeprefix('Value error, ')}{shown}", "see docs/config.md"
+
+
+def _keys_at(loc: tuple) -> list[str]:
+    """The keys the config schema allows at ``loc`` (a pydantic error location), for suggestions."""
+    schema = RunConfig.model_json_schema()
+    defs = schema.get("$defs", {})
+
+    def resolve(node: dict) -> list[dict]:
+        if "$ref" in node:
+            return resolve(defs[node["$ref"].rsplit("/", 1)[1]])
+        options = node.get("anyOf") or node.get("oneOf") or node.get("allOf")
+        return [o for opt in options for o in resolve(opt)] if options else [node]
+
+    nodes = resolve(schema)
+    for part in loc:
+        nxt = []
+        for node in nodes:
+            if isinstance(part, int) and "items" in node:
+                nxt += resolve(node["items"])
+            elif part in node.get("properties", {}):
+                nxt += resolve(node["properties"][part])
+            elif isinstance(node.get("additionalProperties"), dict):
+                nxt += resolve(node["additionalProperties"])
+        nodes = nxt
+    return sorted({k for node in nodes for k in node.get("properties", {})})
+
+
 def parse_config(data: dict[str, Any], base_dir: Path | str = ".", source: str = "config") -> RunConfig:
     """Validate a config mapping; raise :class:`ConfigError` naming the first bad key."""
     if not isinstance(data, dict):
@@ -728,19 +771,15 @@ def parse_config(data: dict[str, Any], base_dir: Path | str = ".", source: str =
     try:
         cfg = RunConfig.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = _error_path(tuple(err["loc"]))
-        kind = err["type"]
-        msg = err["msg"].removeprefix("Value error, ")
-        if kind == "extra_forbidden":
-            raise ConfigError(
-                f"{source}: {where}", "unknown key", "check its spelling against docs/config.md"
-            ) from None
-        if kind == "missing":
-            raise ConfigError(f"{source}: {where}", "is required", "add it (see docs/config.md)") from None
-        bad = err.get("input")
-        shown = "" if isinstance(bad, dict | list) else f" (got {bad!r})"
-        raise ConfigError(f"{source}: {where}", f"{msg}{shown}", "see docs/config.md") from None
+        # a misspelt key is also a missing one: name the misspelling first, with its suggestion
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        problems = [_problem(err) for err in errors]
+        where, what, fix = problems[0]
+        if len(problems) > 1:  # every problem at once, still on one line
+            what = f"{what}; and {len(problems) - 1} more: " + "; ".join(
+                f"{w} {m}" for w, m, _ in problems[1:]
+            )
+        raise ConfigError(f"{source}: {where}", what, fix) from None
     cfg.base_dir = Path(base_dir)
     return cfg
 
