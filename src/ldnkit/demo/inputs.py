@@ -94,7 +94,8 @@ def build_demo_inputs(
     ``activities.gpkg``, an embedded registry with the planted activities of
     :data:`ldnkit.demo.activities.ACTIVITIES` (four approved, one draft).
 
-    Deterministic: the same ``size`` and ``seed`` give the same files byte for byte.
+    Deterministic: the same ``size`` and ``seed`` give the same files byte for byte (the registry:
+    the same records; its rows carry the time they were written).
 
     Example
     -------
