@@ -9,6 +9,7 @@ counts once), except the per-activity rows (ACT-4), where each activity has its 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -20,6 +21,7 @@ from ldnkit.config import RunConfig
 from ldnkit.crosstab import CrosstabRequest, compute_crosstabs
 from ldnkit.errors import InputError
 from ldnkit.io import vector
+from ldnkit.io.grid import Grid
 from ldnkit.layer_meta import LayerMeta
 from ldnkit.run.context import LayerToWrite, RunContext, mask_outside
 from ldnkit.run.outputs import StageOutputs
@@ -73,6 +75,96 @@ def activity_groups(frame: gpd.GeoDataFrame) -> dict[tuple[str, str], list[int]]
     return dict(sorted(groups.items()))
 
 
+@dataclass
+class Place:
+    """Where activities are compiled: the grid (and a template layer on it whose coordinates every
+    mask takes), the area of interest (bool), cell areas (km²), region ids (int16, NODATA outside
+    every region, or None) and names, and the block size."""
+
+    grid: Grid
+    template: xr.DataArray
+    inside: xr.DataArray
+    area: xr.DataArray
+    regions: xr.DataArray | None
+    region_names: Mapping[int, str]
+    chunks: int
+
+    def align(self, layer: xr.DataArray) -> xr.DataArray:
+        return layer.assign_coords(x=self.template.x, y=self.template.y)
+
+    def mask(self, frame: gpd.GeoDataFrame, rows: list[int]) -> xr.DataArray:
+        """1 under the union of the activities ``rows``, 0 elsewhere, NODATA outside the AOI."""
+        burnt = vector.rasterize(frame.iloc[rows], self.grid, values=1, fill=0, chunks=self.chunks)
+        return mask_outside(self.align(burnt), self.inside)
+
+    def level(self, frame: gpd.GeoDataFrame) -> xr.DataArray:
+        """Response level code (1 avoid, 2 reduce, 3 reverse) under the activities; where they
+        overlap the highest; NODATA elsewhere."""
+        levels = frame["level"].map(codes.RESPONSE_LEVELS).fillna(codes.NODATA).astype(int)
+        order = levels.sort_values(kind="stable").index  # higher levels burn last: they win overlaps
+        values = levels.loc[order].to_numpy()
+        burnt = vector.rasterize(
+            frame.loc[order], self.grid, values=values, fill=codes.NODATA, chunks=self.chunks
+        )
+        return mask_outside(self.align(burnt), self.inside)
+
+    def areas(self, status: xr.DataArray, masks: Mapping[Any, xr.DataArray]) -> dict:
+        """Per mask, per scope (the regions and the AOI): its areas (``tables.activities.scope_areas``)."""
+        requests = {}
+        for key, mask in masks.items():
+            requests[(key, "aoi")] = CrosstabRequest({"activity": mask, "status": status}, self.area)
+            if self.regions is not None:
+                requests[(key, "zones")] = CrosstabRequest(
+                    {"activity": mask, "status": status}, self.area, zones=self.regions
+                )
+        found = compute_crosstabs(requests)
+        out: dict[Any, dict[str, dict[str, float]]] = {}
+        for key in masks:
+            zones = found.get((key, "zones"))
+            per_zone = activity_tables.scope_areas(zones, self.region_names) if zones is not None else {}
+            out[key] = per_zone | activity_tables.scope_areas(found[(key, "aoi")])
+        return out
+
+
+def compile_activities(
+    frame: gpd.GeoDataFrame, place: Place, status: xr.DataArray
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The tables ACT-1..ACT-4 (docs/registry.md) of the activities ``frame`` against ``status``
+    (SO1 status codes -1 degraded, 0 stable, 1 improved, NODATA), and the summary figures (km², %)."""
+    every = list(range(len(frame)))
+    groups = activity_groups(frame)
+    masks = {("all",): place.mask(frame, every)} | {("one", i): place.mask(frame, [i]) for i in every}
+    masks |= {("group", k): place.mask(frame, rows) for k, rows in groups.items()}
+    areas = place.areas(status, masks)
+    singles = [areas[("one", i)] for i in every]
+    overlapping = {i for i in every if singles[i][codes.AOI_SCOPE][activity_tables.ON_DEGRADED] > 0}
+    split = {True: sorted(overlapping), False: sorted(set(every) - overlapping)}
+    split_areas = place.areas(status, {k: place.mask(frame, rows) for k, rows in split.items()})
+    tables = {
+        "ACT-1": activity_tables.region_table(areas[("all",)], scope_counts(singles, every)),
+        "ACT-2": activity_tables.breakdown_table({k: areas[("group", k)] for k in groups}),
+        "ACT-3": activity_tables.overlap_table(
+            split_areas, {k: scope_counts(singles, rows) for k, rows in split.items()}
+        ),
+        "ACT-4": activity_tables.activity_table(frame, [s[codes.AOI_SCOPE] for s in singles]),
+    }
+    aoi = areas[("all",)][codes.AOI_SCOPE]
+    summary = {
+        "activities": len(frame),
+        "area_under_restoration_km2": aoi[activity_tables.AREA],
+        "degraded_land_addressed_km2": aoi[activity_tables.ON_DEGRADED],
+        "share_of_degraded_land_addressed_pct": activity_tables.share(
+            aoi[activity_tables.ON_DEGRADED], aoi[activity_tables.DEGRADED]
+        ),
+    }
+    return tables, summary
+
+
+def categorical(layer: xr.DataArray) -> xr.DataArray:
+    """An int16 categorical layer as read back (NaN, if any, as NODATA)."""
+    return layer.fillna(codes.NODATA).astype(codes.CATEGORICAL_DTYPE)
+
+
 class ActivitiesStage:
     """Registry activities against the SO1 status (an ``activities:`` section)."""
 
@@ -89,90 +181,36 @@ class ActivitiesStage:
             raise InputError(
                 "activities.registry", f"cannot read the registry: {exc}", "check the path or URL"
             ) from exc
-        if len(self.frame):
-            left, bottom, right, top = ctx.grid.bounds
-            x0, y0, x1, y1 = self.frame.to_crs(ctx.grid.crs).total_bounds
-            if x1 < left or x0 > right or y1 < bottom or y0 > top:
-                raise InputError(
-                    "activities.registry",
-                    f"none of its {len(self.frame)} activities overlaps the run grid",
-                    "check the registry or the statuses counted",
-                )
-
-    def mask(self, ctx: RunContext, rows: list[int]) -> xr.DataArray:
-        """1 under the union of the activities ``rows``, 0 elsewhere, NODATA outside the AOI."""
-        burnt = vector.rasterize(self.frame.iloc[rows], ctx.grid, values=1, fill=0, chunks=ctx.chunks)
-        return mask_outside(ctx.align(burnt), ctx.inside)
-
-    def areas(self, ctx: RunContext, status: xr.DataArray, masks: Mapping[Any, xr.DataArray]) -> dict:
-        """Per mask, per scope (the regions and the AOI): its areas (``tables.activities.scope_areas``)."""
-        requests = {}
-        for key, mask in masks.items():
-            requests[(key, "aoi")] = CrosstabRequest({"activity": mask, "status": status}, ctx.area)
-            if ctx.regions is not None:
-                requests[(key, "zones")] = CrosstabRequest(
-                    {"activity": mask, "status": status}, ctx.area, zones=ctx.regions
-                )
-        found = compute_crosstabs(requests)
-        out: dict[Any, dict[str, dict[str, float]]] = {}
-        for key in masks:
-            zones = found.get((key, "zones"))
-            per_zone = activity_tables.scope_areas(zones, ctx.region_names) if zones is not None else {}
-            out[key] = per_zone | activity_tables.scope_areas(found[(key, "aoi")])
-        return out
+        check_overlap(self.frame, ctx.grid)
 
     def run(self, ctx: RunContext) -> StageOutputs:
-        frame = self.frame
         period = ctx.plans[-1].name
         out = StageOutputs()
-        levels = frame["level"].map(codes.RESPONSE_LEVELS).fillna(codes.NODATA).astype(int)
-        order = levels.sort_values(kind="stable").index  # higher levels burn last: they win overlaps
-        burnt = vector.rasterize(
-            frame.loc[order],
-            ctx.grid,
-            values=levels.loc[order].to_numpy(),
-            fill=codes.NODATA,
-            chunks=ctx.chunks,
-        )
-        level = mask_outside(ctx.align(burnt), ctx.inside)
-        ctx.write_layers([LayerToWrite("activities/activity_level", level, LEVEL_META)], out)
-        status = ctx.reopen(f"{period}/status").fillna(codes.NODATA).astype(codes.CATEGORICAL_DTYPE)
-        every = list(range(len(frame)))
-        groups = activity_groups(frame)
-        masks = {("all",): self.mask(ctx, every)} | {("one", i): self.mask(ctx, [i]) for i in every}
-        masks |= {("group", k): self.mask(ctx, rows) for k, rows in groups.items()}
-        areas = self.areas(ctx, status, masks)
-        singles = [areas[("one", i)] for i in every]
-        counts = scope_counts(singles, every)
-        overlapping = {i for i in every if singles[i][codes.AOI_SCOPE][activity_tables.ON_DEGRADED] > 0}
-        split = {True: sorted(overlapping), False: sorted(set(every) - overlapping)}
-        split_areas = self.areas(ctx, status, {k: self.mask(ctx, rows) for k, rows in split.items()})
-        aoi_singles = [s[codes.AOI_SCOPE] for s in singles]
-        out.tables = tables_by_scope(
-            {
-                "ACT-1": activity_tables.region_table(areas[("all",)], counts),
-                "ACT-2": activity_tables.breakdown_table({k: areas[("group", k)] for k in groups}),
-                "ACT-3": activity_tables.overlap_table(
-                    split_areas, {k: scope_counts(singles, rows) for k, rows in split.items()}
-                ),
-                "ACT-4": activity_tables.activity_table(frame, aoi_singles),
-            }
-        )
-        aoi = areas[("all",)][codes.AOI_SCOPE]
+        place = Place(ctx.grid, ctx.template, ctx.inside, ctx.area, ctx.regions, ctx.region_names, ctx.chunks)
+        layer = LayerToWrite("activities/activity_level", place.level(self.frame), LEVEL_META)
+        ctx.write_layers([layer], out)
+        tables, summary = compile_activities(self.frame, place, categorical(ctx.reopen(f"{period}/status")))
+        out.tables = {codes.AOI_SCOPE: tables}  # each table holds its own Scope column
+        section = ctx.config.activities
         out.summary = {
-            "activities": {
-                "period": period,
-                "registry": ctx.config.activities.registry,
-                "statuses": list(ctx.config.activities.statuses),
-                "activities": len(frame),
-                "area_under_restoration_km2": aoi[activity_tables.AREA],
-                "degraded_land_addressed_km2": aoi[activity_tables.ON_DEGRADED],
-                "share_of_degraded_land_addressed_pct": activity_tables.share(
-                    aoi[activity_tables.ON_DEGRADED], aoi[activity_tables.DEGRADED]
-                ),
-            }
+            "activities": {"period": period, "registry": section.registry, "statuses": list(section.statuses)}
+            | summary
         }
         return out
+
+
+def check_overlap(frame: gpd.GeoDataFrame, grid: Grid) -> None:
+    """InputError unless some activity of ``frame`` meets the grid's extent (none: nothing to check)."""
+    if not len(frame):
+        return
+    left, bottom, right, top = grid.bounds
+    x0, y0, x1, y1 = frame.to_crs(grid.crs).total_bounds
+    if x1 < left or x0 > right or y1 < bottom or y0 > top:
+        raise InputError(
+            "activities.registry",
+            f"none of its {len(frame)} activities overlaps the run grid",
+            "check the registry or the statuses counted",
+        )
 
 
 def scope_counts(singles: list[Mapping[str, Mapping[str, float]]], rows: list[int]) -> dict[str, int]:
@@ -182,8 +220,3 @@ def scope_counts(singles: list[Mapping[str, Mapping[str, float]]], rows: list[in
         for scope, v in singles[i].items():
             counts[scope] = counts.get(scope, 0) + (v[activity_tables.AREA] > 0)
     return counts
-
-
-def tables_by_scope(tables: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, pd.DataFrame]]:
-    """The stage's tables, filed under the area of interest (each holds its own ``Scope`` column)."""
-    return {codes.AOI_SCOPE: dict(tables)}
