@@ -4,11 +4,13 @@ inside, rasterio) times the cell area; overlapping activities count once except 
 
 from __future__ import annotations
 
+import io
 import json
 
 import geopandas as gpd
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 from rasterio import features
 
@@ -138,3 +140,29 @@ def test_a_registry_outside_the_grid_fails_in_prepare(case, tmp_path):
     with pytest.raises(InputError, match="overlaps the run grid"):
         run(cfg, stages=[So1Stage(), ActivitiesStage()], quiet=True)
     assert not cfg.output.exists()
+
+
+def test_cli_compile_gives_the_stage_table(case, result, tmp_path):
+    from typer.testing import CliRunner
+
+    from ldnkit.cli import app
+
+    registry, regions = case.folder / "activities.gpkg", case.folder / "regions.gpkg"
+    args = ["registry", "compile", str(registry), "--regions", str(regions), "--name-field", "name"]
+    out = tmp_path / "act1.csv"
+    done = CliRunner().invoke(app, [*args, "--status", str(result.output), "--output", str(out)])
+    assert done.exit_code == 0, done.output
+    got = pd.read_csv(out).set_index("Scope")
+    want = result.tables[codes.AOI_SCOPE]["ACT-1"].set_index("Scope")
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-9)
+    # without a run: geodesic areas of the activities' union (no status, so no degraded land)
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    vector = pd.read_csv(io.StringIO(done.stdout)).set_index("Scope")
+    assert vector.loc[codes.AOI_SCOPE, activity_tables.AREA] == pytest.approx(
+        want.loc[codes.AOI_SCOPE, activity_tables.AREA], rel=0.1
+    )
+    assert vector[activity_tables.DEGRADED].isna().all()
+    assert list(vector["Activities"]) == list(want["Activities"])
+    done = CliRunner().invoke(app, [*args[:-1], "nope"])
+    assert done.exit_code == 2 and "--name-field" in done.output

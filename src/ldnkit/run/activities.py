@@ -8,20 +8,29 @@ counts once), except the per-activity rows (ACT-4), where each activity has its 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyogrio
+import shapely
 import xarray as xr
+from pyproj import Geod
 
 from ldnkit import codes
+from ldnkit.area import cell_area
 from ldnkit.config import RunConfig
 from ldnkit.crosstab import CrosstabRequest, compute_crosstabs
 from ldnkit.errors import InputError
 from ldnkit.io import vector
-from ldnkit.io.grid import Grid
+from ldnkit.io.grid import Grid, grid_of
+from ldnkit.io.read import open_layer
+from ldnkit.io.vector import read_vector
 from ldnkit.layer_meta import LayerMeta
 from ldnkit.run.context import LayerToWrite, RunContext, mask_outside
 from ldnkit.run.outputs import StageOutputs
@@ -220,3 +229,72 @@ def scope_counts(singles: list[Mapping[str, Mapping[str, float]]], rows: list[in
         for scope, v in singles[i].items():
             counts[scope] = counts.get(scope, 0) + (v[activity_tables.AREA] > 0)
     return counts
+
+
+def regions_layer(regions: gpd.GeoDataFrame, name_field: str, grid: Grid, chunks: int) -> tuple:
+    """Region ids 1..n burnt on ``grid`` (NODATA outside every region) and {id: name}."""
+    if name_field not in regions.columns:
+        raise InputError(
+            "--name-field", f"{name_field!r} is not a field of the regions", "name one of its fields"
+        )
+    ids = np.arange(1, len(regions) + 1)
+    layer = vector.rasterize(regions, grid, values=ids, fill=codes.NODATA, chunks=chunks)
+    return layer, {int(i): str(n) for i, n in zip(ids, regions[name_field], strict=True)}
+
+
+def last_status(run_dir: Path) -> tuple[str, Path]:
+    """(period, path) of the last period's SO1 status layer of a run folder."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    keys = [k for k in summary.get("layers", {}) if k.endswith("/status")]
+    if not keys:
+        raise InputError("--status", f"{run_dir} holds no SO1 status layer", "give the folder of an SO1 run")
+    return keys[-1].split("/")[0], run_dir / summary["layers"][keys[-1]]["path"]
+
+
+def compile_run_folder(
+    frame: gpd.GeoDataFrame, run_dir: Path, regions: gpd.GeoDataFrame, name_field: str, chunks: int = 1024
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """:func:`compile_activities` against the last status of the run folder ``run_dir``, on its
+    grid, inside its area of interest (boundaries.gpkg; else where the status has data)."""
+    period, path = last_status(run_dir)
+    status = categorical(open_layer(path, chunks=chunks).squeeze(drop=True))
+    grid = grid_of(path)
+    check_overlap(frame, grid)
+    boundaries = run_dir / "boundaries.gpkg"
+    if boundaries.is_file() and "area_of_interest" in pyogrio.list_layers(boundaries)[:, 0]:
+        aoi = read_vector(boundaries, key="boundaries.gpkg", layer="area_of_interest")
+        inside = (
+            vector.rasterize(aoi, grid, values=1, fill=0, chunks=chunks).assign_coords(x=status.x, y=status.y)
+            == 1
+        )
+    else:
+        inside = status != codes.NODATA
+    zones, names = regions_layer(regions, name_field, grid, chunks)
+    zones = mask_outside(zones.assign_coords(x=status.x, y=status.y), inside)
+    place = Place(grid, status, inside, cell_area(status), zones, names, chunks)
+    tables, summary = compile_activities(frame, place, status)
+    return tables, {"period": period} | summary
+
+
+def compile_vectors(frame: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, name_field: str) -> pd.DataFrame:
+    """ACT-1 without a run: the geodesic area (km²) of the union of the activities in each region
+    and in all (no status, so the degraded-land columns are empty)."""
+    if name_field not in regions.columns:
+        raise InputError(
+            "--name-field", f"{name_field!r} is not a field of the regions", "name one of its fields"
+        )
+    geod = Geod(ellps="WGS84")
+    union = shapely.union_all(frame.geometry.values) if len(frame) else shapely.Polygon()
+    scopes = dict(zip(regions[name_field].astype(str), regions.to_crs("EPSG:4326").geometry, strict=True))
+    union_areas, counts = {}, {}
+    for scope, shape in [*scopes.items(), (codes.AOI_SCOPE, None)]:
+        part = union if shape is None else union.intersection(shape)
+        km2 = abs(geod.geometry_area_perimeter(part)[0]) / 1e6 if not part.is_empty else 0.0
+        nan = float("nan")
+        union_areas[scope] = {
+            activity_tables.AREA: km2,
+            activity_tables.ON_DEGRADED: nan,
+            activity_tables.DEGRADED: nan,
+        }
+        counts[scope] = int(sum(shape is None or g.intersection(shape).area > 0 for g in frame.geometry))
+    return activity_tables.region_table(union_areas, counts)
