@@ -37,7 +37,6 @@ def case(tmp_path_factory):
 @pytest.fixture(scope="module")
 def result(case):
     cfg = load_config(case.config_path)
-    cfg.report.html = cfg.report.qgis_project = False
     stages = [So1Stage(), CorrectionsStage(), So1TablesStage(), ActivitiesStage()]
     return run(cfg, stages=stages, quiet=True)
 
@@ -123,6 +122,10 @@ def test_level_layer_and_outputs(case, result):
     assert entry["group"] == "Activities" and entry["kind"] == "categorical"
     workbook = openpyxl.load_workbook(result.output / "tables.xlsx", read_only=True)
     assert {"ACT-1", "ACT-2", "ACT-3", "ACT-4"} <= set(workbook.sheetnames)
+    html = (result.output / "report.html").read_text()
+    assert all(t in html for t in ("ACT-1", "ACT-4", activity_tables.TITLES["ACT-1"]))
+    project = (result.output / "project.qgs").read_text()
+    assert 'name="Activities"' in project and "layers/activities/activity_level.tif" in project
 
 
 def test_a_registry_outside_the_grid_fails_in_prepare(case, tmp_path):
