@@ -169,3 +169,14 @@ def test_cli_compile_gives_the_stage_table(case, result, tmp_path):
     assert list(vector["Activities"]) == list(want["Activities"])
     done = CliRunner().invoke(app, [*args[:-1], "nope"])
     assert done.exit_code == 2 and "--name-field" in done.output
+
+
+def test_a_missing_registry_fails_in_prepare_and_creates_nothing(case, tmp_path):
+    from ldnkit.errors import InputError
+
+    cfg = load_config(case.config_path)
+    cfg.activities.registry = str(tmp_path / "missing.gpkg")
+    cfg.output = tmp_path / "out"
+    with pytest.raises(InputError, match="file not found"):
+        run(cfg, stages=[So1Stage(), ActivitiesStage()], quiet=True)
+    assert not (tmp_path / "missing.gpkg").exists() and not cfg.output.exists()

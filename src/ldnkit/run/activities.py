@@ -53,6 +53,8 @@ def read_activities(location: str, statuses: list[str]) -> gpd.GeoDataFrame:
     from ldnkit.registry import open_store
     from ldnkit.registry.bulk import all_records, records_frame
 
+    if "://" not in location and not Path(location).is_file():  # sqlite would create an empty file
+        raise InputError("activities.registry", f"file not found: {location}", "check the path")
     store = open_store(location)
     try:
         frame = records_frame(all_records(store))
@@ -186,6 +188,8 @@ class ActivitiesStage:
         cfg = ctx.config.activities
         try:
             self.frame = read_activities(registry_location(ctx.config), cfg.statuses)
+        except InputError:
+            raise
         except Exception as exc:  # a missing file or a server that does not answer
             raise InputError(
                 "activities.registry", f"cannot read the registry: {exc}", "check the path or URL"
