@@ -151,14 +151,17 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 def _mount_registry() -> None:
-    """``ldnkit registry ...`` (the activity registry), when its extra is installed; otherwise a
-    command that says how to install it (exit 2), so the rest of the CLI never depends on it."""
+    """``ldnkit registry ...`` (the activity registry) and ``ldnkit serve`` (= ``ldnkit registry
+    serve``, same options), when its extra is installed; otherwise commands that say how to install
+    it (exit 2), so the rest of the CLI never depends on it."""
     try:
         from ldnkit.registry.cli import app as registry_app
+        from ldnkit.registry.cli import serve_registry
     except ImportError as exc:
         missing = exc.name or "sqlalchemy"
+        extra = {"allow_extra_args": True, "ignore_unknown_options": True}
 
-        @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+        @app.command(context_settings=extra)
         def registry() -> None:
             """The activity registry (needs: pip install 'ldnkit[registry]')."""
             _fail(
@@ -167,8 +170,16 @@ def _mount_registry() -> None:
                 )
             )
 
+        @app.command(context_settings=extra)
+        def serve() -> None:
+            """Serve the activity registry (needs: pip install 'ldnkit[registry]')."""
+            _fail(
+                LdnError("ldnkit serve", f"needs the '{missing}' package", "pip install 'ldnkit[registry]'")
+            )
+
         return
     app.add_typer(registry_app, name="registry")
+    app.command("serve")(serve_registry)
 
 
 _mount_registry()

@@ -392,6 +392,14 @@ class CorrectionsConfig(_Strict):
 Bound = Annotated[list[float | None], Field(min_length=2, max_length=2)]
 
 
+class ActivitiesConfig(_Strict):
+    """Restoration and land-management activities compiled per region (docs/registry.md): the
+    registry (an embedded GeoPackage path or ``postgresql://...``) and the statuses counted."""
+
+    registry: str
+    statuses: list[str] = Field(default_factory=lambda: ["approved"], min_length=1)
+
+
 class RuleClassConfig(_Strict):
     """One class of a rule-based classification: ``when`` maps a variable to ``[min, max)``
     (``null`` = open); the first class whose every condition holds wins."""
@@ -642,6 +650,7 @@ class RunConfig(_Strict):
     periods: Periods | None = None
     drought: DroughtConfig | None = None
     corrections: CorrectionsConfig | None = None
+    activities: ActivitiesConfig | None = None
     neutrality: NeutralityConfig | None = None
     report: ReportConfig = Field(default_factory=ReportConfig)
     methods: Methods = Field(default_factory=Methods)
@@ -658,7 +667,7 @@ class RunConfig(_Strict):
         if self.inputs is None and self.drought is None:
             raise ValueError("give 'inputs' and 'periods' (SDG 15.3.1), a 'drought' section, or both")
         if self.inputs is None:
-            for key in ("corrections", "neutrality"):
+            for key in ("corrections", "neutrality", "activities"):
                 if getattr(self, key) is not None:
                     raise ValueError(f"'{key}' needs 'inputs' and 'periods' (SDG 15.3.1)")
             return self

@@ -26,6 +26,7 @@ GROUP_ORDER = (
     "Land productivity",
     "Soil organic carbon",
     "Drought",
+    "Activities",
     "Neutrality",
     "Other",
 )

@@ -9,6 +9,7 @@ import numpy as np
 import yaml
 from affine import Affine
 
+from ldnkit.demo.activities import write_activities
 from ldnkit.demo.drought_inputs import write_drought_inputs
 from ldnkit.demo.geography import ZONE_NODATA
 from ldnkit.demo.grid import CRS, DEFAULT_SEED, YEARS
@@ -89,7 +90,12 @@ def build_demo_inputs(
     forest) and ``corrections.gpkg`` (a false positive over the planted woody encroachment,
     periods "all"). The config adds driver records for two hotspots and three targets.
 
-    Deterministic: the same ``size`` and ``seed`` give the same files byte for byte.
+    For the activities stage (the config's ``activities:`` section, docs/registry.md):
+    ``activities.gpkg``, an embedded registry with the planted activities of
+    :data:`ldnkit.demo.activities.ACTIVITIES` (four approved, one draft).
+
+    Deterministic: the same ``size`` and ``seed`` give the same files byte for byte (the registry:
+    the same records; its rows carry the time they were written).
 
     Example
     -------
@@ -106,6 +112,7 @@ def build_demo_inputs(
     # Drought (SO 3): precipitation on a coarser grid, population on a finer one, a factor table.
     drought_transform, droughts = write_drought_inputs(folder, land.aoi, land.unccd, size, seed, files)
     write_neutrality_inputs(folder, land, size, seed, files)
+    write_activities(folder, size, files)
 
     out = Path(output) if output is not None else folder / "run"
     config_path = folder / "config.yaml"

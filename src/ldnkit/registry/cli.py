@@ -131,6 +131,39 @@ def serve_registry(
         raise typer.Exit(2) from None
 
 
+@app.command("compile")
+def compile_activities(
+    location: Annotated[str, typer.Argument(help="The registry: a GeoPackage file or postgresql://...")],
+    regions: Annotated[Path, typer.Option(help="Polygon file of the administrative units.")],
+    name_field: Annotated[str, typer.Option(help="Field of --regions naming each unit.")],
+    status: Annotated[
+        Path | None, typer.Option(help="A run folder: compile against its last SO1 status, on its grid.")
+    ] = None,
+    statuses: Annotated[list[str] | None, typer.Option("--statuses", help="Statuses counted.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write the per-region table (CSV) here.")] = None,
+) -> None:
+    """Area under restoration per administrative unit (ACT-1; with --status also the degraded land
+    addressed), printed as CSV or written to --output. Overlapping activities count once."""
+    from ldnkit.io.vector import read_vector
+    from ldnkit.run.activities import compile_run_folder, compile_vectors, read_activities
+
+    try:
+        frame = read_activities(location, statuses or ["approved"])
+        units = read_vector(regions, key="--regions")
+        if status is not None:
+            table = compile_run_folder(frame, status, units, name_field)[0]["ACT-1"]
+        else:
+            table = compile_vectors(frame, units, name_field)
+    except LdnError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    if output is not None:
+        table.to_csv(output, index=False)
+        err_console.print(f"{len(table)} rows written to {output}", highlight=False)
+    else:
+        typer.echo(table.to_csv(index=False), nl=False)
+
+
 @token_app.command("create")
 def token_create(
     role: str = typer.Option(..., help=", ".join(ROLES)),

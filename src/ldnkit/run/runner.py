@@ -28,6 +28,7 @@ from ldnkit.io.read import open_layer
 from ldnkit.layer_meta import LayerMeta
 from ldnkit.periods import PeriodPlan
 from ldnkit.progress import Feedback
+from ldnkit.run.activities import ActivitiesStage
 from ldnkit.run.build import build_context
 from ldnkit.run.context import RunContext
 from ldnkit.run.corrections import CorrectionsStage
@@ -63,8 +64,16 @@ class Result:
 
 def default_stages() -> list[Stage]:
     """The stages of a run, in order: SO1 layers, corrections (before the tables, so they report
-    corrected figures), SO1 tables, neutrality (uses the SO1 tables), drought."""
-    return [So1Stage(), CorrectionsStage(), So1TablesStage(), NeutralityStage(), DroughtStage()]
+    corrected figures), SO1 tables, neutrality (uses the SO1 tables), activities (registry
+    activities against the SO1 status), drought."""
+    return [
+        So1Stage(),
+        CorrectionsStage(),
+        So1TablesStage(),
+        NeutralityStage(),
+        ActivitiesStage(),
+        DroughtStage(),
+    ]
 
 
 def layer_entry(path: Path, root: Path, attrs: Mapping[str, Any], meta: LayerMeta | None) -> dict[str, Any]:
