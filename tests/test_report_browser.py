@@ -7,39 +7,16 @@ full-page screenshot is saved under the test's tmp_path (look at it when changin
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import yaml
+from browser import ARGS, CHROMIUM, need_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Sections of the report that must hold at least one image.
 IMAGE_SECTIONS = ("headline", "maps", "charts")
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = (
-        f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; "
-        "make test does it when run as root)"
-    )
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +43,7 @@ def report_path(small_inputs, tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_report_opens_in_chromium(report_path, tmp_path):
-    _need_chromium()
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []

@@ -10,46 +10,26 @@ fails when CI is set.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from browser import ARGS, CHROMIUM, need_chromium
 from shapely.geometry import shape
 
 from ldnkit.registry import open_store
 
 from .helpers import activity, running_service, square, write_run_layers
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HOSTILE = '<img src="x" onerror="document.title=1">'
 ITEMS = "/collections/activities/items"
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"{CHROMIUM} is missing: install Debian's chromium (.ci/ensure-chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture
 def web(tmp_path):
     """(base URL, tokens by role) of a service on a fresh embedded registry with a run's layers."""
-    _need_chromium()
+    need_chromium()
     location = str(tmp_path / "registry.gpkg")
     store = open_store(location, upgrade=True)
     tokens = {role: store.create_token(role, f"{role} person") for role in ("editor", "approver")}
