@@ -470,3 +470,22 @@ def test_headline_chart_tick_labels_are_distinct_for_small_shares():
     ax = fig.axes[0]
     labels = [ax.yaxis.get_major_formatter()(v, i) for i, v in enumerate(ax.get_yticks())]
     assert len(labels) == len(set(labels)) > 2, labels
+
+
+def test_png_uri_is_a_small_palette_png_with_a_white_background():
+    import base64
+    import io
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from ldnkit.report.maps import png_uri
+
+    fig = Figure(figsize=(4, 3), dpi=100)
+    ax = fig.add_subplot()
+    ax.imshow(np.random.default_rng(0).random((50, 50)), cmap="viridis")
+    uri = png_uri(fig)
+    assert uri.startswith("data:image/png;base64,")
+    img = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    assert img.mode == "P" and img.size == (400, 300)
+    assert img.convert("RGB").getpixel((1, 1)) == (255, 255, 255)  # the figure's margin stays white

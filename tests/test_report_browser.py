@@ -7,6 +7,7 @@ full-page screenshot is saved under the test's tmp_path (look at it when changin
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -75,6 +76,12 @@ def test_report_opens_in_chromium(report_path, tmp_path):
                     .map(e => e.getAttribute('src') || e.getAttribute('href') || e.tagName)
                     .filter(u => !u.startsWith('data:') && !u.startsWith('#'))"""
             )
+            # numeric columns are right-aligned by one CSS rule per table (no class on each cell):
+            # every cell holding a plain number must compute to right, every text cell to left
+            align = page.evaluate(
+                """() => Array.from(document.querySelectorAll('details table tbody td')).map(td => ({
+                    text: td.textContent.trim(), align: getComputedStyle(td).textAlign}))"""
+            )
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=True)
         finally:
@@ -89,3 +96,10 @@ def test_report_opens_in_chromium(report_path, tmp_path):
     # one map per land-cover year, per period layer and per drought period at least
     assert sum(i["section"] == "maps" for i in images) >= 10
     assert shot.stat().st_size > 50_000
+    numbers = [a for a in align if re.fullmatch(r"-?[\d,]+(\.\d+)?", a["text"])]
+    words = [a for a in align if re.fullmatch(r"[A-Za-z][A-Za-z ]+", a["text"])]
+    assert numbers and words
+    # a column mixing numbers and words (a class column of "No data" rows) may align either way;
+    # nearly every number must be right-aligned and nearly every word left-aligned
+    assert sum(a["align"] == "right" for a in numbers) > 0.95 * len(numbers)
+    assert sum(a["align"] in ("left", "start") for a in words) > 0.8 * len(words)

@@ -411,7 +411,23 @@ def _tables_html_data(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
                 }
             )
         out.append({"id": tid, "title": title, "note": note, "blocks": blocks})
+    for k, block in enumerate(b for table in out for b in table["blocks"]):
+        block["css_id"] = f"tb{k}"
     return out
+
+
+def numeric_columns_css(tables: list[dict[str, Any]]) -> str:
+    """CSS right-aligning the numeric columns of every table block, by column position: one rule per
+    block instead of a class on each of the report's thousands of cells (a fifth of the HTML)."""
+    rules = []
+    for block in (b for table in tables for b in table["blocks"]):
+        cols = [i + 1 for i, (_, num) in enumerate(block["columns"]) if num]
+        rules += [f"#{block['css_id']} :is(td,th):nth-child({i})" for i in cols]
+    if not rules:
+        return ""
+    return (
+        ",\n".join(rules) + " { text-align:right; font-variant-numeric: tabular-nums; white-space:nowrap; }"
+    )
 
 
 def _flatten(d: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
@@ -522,6 +538,7 @@ def write_report(
     env.filters["km2"] = lambda v: "–" if v is None else f"{v:,.1f} km²"
     cfg = summary.get("config") or {}
     params = [(k, v) for k, v in _flatten({k: v for k, v in cfg.items() if k not in ("inputs", "output")})]
+    tables = _tables_html_data(summary)
     html = env.get_template("report.html.j2").render(
         title=summary.get("title") or "ldnkit run",
         summary=summary,
@@ -535,7 +552,8 @@ def write_report(
         map_groups=map_sections(run, summary, _period_names(summary), boundaries, max_map_pixels),
         has_boundaries=boundaries is not None,
         charts=_chart_items(summary),
-        tables=_tables_html_data(summary),
+        tables=tables,
+        numeric_columns_css=numeric_columns_css(tables),
         periods=summary.get("periods") or [],
         methods=list(_flatten(summary.get("methods") or {})),
         drought=list(_flatten(summary.get("drought") or {})),
