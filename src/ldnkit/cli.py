@@ -146,40 +146,33 @@ def report(
     print(path.resolve())
 
 
+#: the registry's commands parse their own arguments (and -h): everything after the name is passed on
+_FORWARD = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def _registry_cli(command: str):
+    """The registry's Typer app, imported only when a registry command runs: it pulls SQLAlchemy and
+    the store (about a third of the CLI's start-up) that no other command needs."""
+    try:
+        from ldnkit.registry import cli as registry_cli
+    except ImportError as exc:  # psycopg or the service packages missing: say how to install them
+        _fail(
+            LdnError(f"ldnkit {command}", f"needs the '{exc.name}' package", "pip install 'ldnkit[registry]'")
+        )
+    return registry_cli
+
+
+@app.command(context_settings=_FORWARD, add_help_option=False)
+def registry(ctx: typer.Context) -> None:
+    """The activity registry: create, import, export, list, compile, tokens (ldnkit registry -h)."""
+    _registry_cli("registry").app(ctx.args, prog_name="ldnkit registry")
+
+
+@app.command(context_settings=_FORWARD, add_help_option=False)
+def serve(ctx: typer.Context) -> None:
+    """Serve the activity registry (OGC API Features and its web page; ldnkit serve -h)."""
+    _registry_cli("serve").serve_app(ctx.args, prog_name="ldnkit serve")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
-
-
-def _mount_registry() -> None:
-    """``ldnkit registry ...`` (the activity registry) and ``ldnkit serve`` (= ``ldnkit registry
-    serve``, same options), when its extra is installed; otherwise commands that say how to install
-    it (exit 2), so the rest of the CLI never depends on it."""
-    try:
-        from ldnkit.registry.cli import app as registry_app
-        from ldnkit.registry.cli import serve_registry
-    except ImportError as exc:
-        missing = exc.name or "sqlalchemy"
-        extra = {"allow_extra_args": True, "ignore_unknown_options": True}
-
-        @app.command(context_settings=extra)
-        def registry() -> None:
-            """The activity registry (needs: pip install 'ldnkit[registry]')."""
-            _fail(
-                LdnError(
-                    "ldnkit registry", f"needs the '{missing}' package", "pip install 'ldnkit[registry]'"
-                )
-            )
-
-        @app.command(context_settings=extra)
-        def serve() -> None:
-            """Serve the activity registry (needs: pip install 'ldnkit[registry]')."""
-            _fail(
-                LdnError("ldnkit serve", f"needs the '{missing}' package", "pip install 'ldnkit[registry]'")
-            )
-
-        return
-    app.add_typer(registry_app, name="registry")
-    app.command("serve")(serve_registry)
-
-
-_mount_registry()

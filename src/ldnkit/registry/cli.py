@@ -24,7 +24,11 @@ from ldnkit.registry.query import ActivityQuery
 from ldnkit.registry.store import Store, open_store
 from ldnkit.registry.vocabulary import ROLES
 
-app = typer.Typer(help="The activity registry: restoration and sustainable land management activities.")
+app = typer.Typer(
+    help="The activity registry: restoration and sustainable land management activities.",
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 token_app = typer.Typer(help="Bearer tokens of the registry service (stored hashed).")
 app.add_typer(token_app, name="token")
 console = Console()
@@ -129,6 +133,15 @@ def serve_registry(
     except LdnError as exc:
         err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+#: ``ldnkit serve`` (the same command as ``ldnkit registry serve``)
+serve_app = typer.Typer(
+    help="Serve the activity registry.",
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+serve_app.command("serve")(serve_registry)
 
 
 @app.command("compile")
