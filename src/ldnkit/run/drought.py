@@ -17,6 +17,8 @@ from ldnkit.config import RunConfig
 from ldnkit.indicators import drought
 from ldnkit.io import vector
 from ldnkit.io.grid import grid_of
+from ldnkit.io.read import open_layer
+from ldnkit.io.write import write_scratch
 from ldnkit.layer_meta import LayerMeta
 from ldnkit.run.context import LayerToWrite, RunContext
 from ldnkit.run.drought_inputs import (
@@ -170,6 +172,22 @@ def dvi_mask(dvi_map: xr.Dataset, polygons: Any, chunks: int) -> xr.DataArray:
     return aoi_mask(polygons, template, chunks)
 
 
+def spi_once(ctx: RunContext, annual: xr.DataArray) -> xr.DataArray:
+    """The annual SPI computed once into a scratch GeoTIFF and reopened lazily (same values, dtype and
+    coordinates): the layers and the tables are built on it in two computations, and each would
+    otherwise recompute the SPI from the monthly precipitation, the stage's one heavy step."""
+    path = ctx.scratch / "drought_annual_index.tif"
+    pixels = annual.sizes["y"] * annual.sizes["x"]
+    with ctx.feedback.stage("Drought index", pixels=pixels, distributed=ctx.distributed):
+        write_scratch([(annual, path)])
+    back = open_layer(path, chunks=ctx.chunks, masked=True)
+    if "band" not in back.dims:  # a single year
+        back = back.expand_dims("band")
+    back = back.rename(band="year").assign_coords(year=annual["year"].values, y=annual.y, x=annual.x)
+    back.attrs = dict(annual.attrs)
+    return back.astype(annual.dtype)
+
+
 class DroughtStage:
     """SO 3: drought hazard, exposure and vulnerability maps and tables."""
 
@@ -190,7 +208,7 @@ class DroughtStage:
             out.warnings.append(f"drought: {note}")
         if "station" in annual.dims or not {"y", "x"} <= set(annual.dims):
             return self._stations(ctx, annual, out)
-        annual = annual.astype("float32")
+        annual = spi_once(ctx, annual.astype("float32"))
         classes = drought.drought_class(annual, boundaries=d.boundaries)
         period_min = drought.drought_period_max(
             annual, length=d.period_length, start=d.period_start, return_year=True
