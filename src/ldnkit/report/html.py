@@ -26,6 +26,7 @@ from ldnkit import codes  # noqa: E402
 from ldnkit.codes import AOI_SCOPE  # noqa: E402
 from ldnkit.errors import InputError  # noqa: E402
 from ldnkit.report import charts  # noqa: E402
+from ldnkit.report.footprint import footprint_section  # noqa: E402
 from ldnkit.report.map_sections import map_sections  # noqa: E402
 from ldnkit.report.maps import png_uri, read_boundaries  # noqa: E402
 
@@ -535,6 +536,7 @@ def write_report(
         map_groups=map_sections(run, summary, _period_names(summary), boundaries, max_map_pixels),
         has_boundaries=boundaries is not None,
         charts=_chart_items(summary),
+        footprint=footprint_section(run, summary),
         tables=_tables_html_data(summary),
         periods=summary.get("periods") or [],
         methods=list(_flatten(summary.get("methods") or {})),

@@ -235,6 +235,7 @@ class FootprintStage:
             sources = {"mrio_system": system, "format": inputs.format, "land": str(cfg.resolve(inputs.land))}
             products = section.commodities or sorted(self.io.get_sectors())
         table = section.degraded_shares.table
+        totals = country_totals(flows, section.reporting_country)
         return {
             "method": section.method,
             "method_name": flows.attrs.get("method", ""),
@@ -251,7 +252,7 @@ class FootprintStage:
                 "producers": int(shares["region"].nunique()) if len(shares) else 0,
             },
             "names": dict(section.names),
-            "totals_ha": country_totals(flows, section.reporting_country),
+            "totals_ha": {k: None if np.isnan(v) else v for k, v in totals.items()},
             "flows": len(flows),
             "exports_scaled": [list(x) for x in flows.attrs.get("exports_scaled", [])],
             "flows_file": FLOWS_FILE,
