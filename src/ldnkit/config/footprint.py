@@ -42,10 +42,12 @@ class MrioInputs(Strict):
 
 class ProducerPolygons(Strict):
     """Producer polygons (any vector format GDAL reads); ``name_field`` holds names matching the
-    trade tables' producers (or mapped to them by ``footprint.names``)."""
+    trade tables' producers (or mapped to them by ``footprint.names``); ``layer`` picks a layer of a
+    multi-layer file (a run's ``boundaries.gpkg``: ``regions``)."""
 
     path: Path
     name_field: str = "name"
+    layer: str | None = None
 
 
 class DegradedShares(Strict):

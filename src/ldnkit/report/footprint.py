@@ -124,7 +124,13 @@ def degraded_map(producers: Any, by_producer: pd.DataFrame, country: str) -> Fig
         )  # fmt: skip
     for _, row in shapes.iterrows():
         point = row.geometry.representative_point()
-        ax.annotate(row["producer"], (point.x, point.y), ha="center", fontsize=8)
+        ax.annotate(
+            row["producer"],
+            (point.x, point.y),
+            ha="center",
+            fontsize=8,
+            bbox={"fc": "white", "alpha": 0.7, "lw": 0},
+        )
     ax.set_aspect("equal")
     ax.tick_params(labelsize=7)
     fig.tight_layout()
@@ -171,6 +177,18 @@ def figure_html(fig: Figure | None, caption: str) -> str:
     return f'<figure><img src="{png_uri(fig)}" alt="{text}"><figcaption>{text}</figcaption></figure>'
 
 
+def map_html(producers: Any, by_producer: pd.DataFrame, country: str) -> str:
+    """The map's figure, its caption naming the producers that have no polygon (not on the map)."""
+    caption = f"Degraded land embodied in {country}'s consumption, by producer (ha)"
+    if producers is not None and len(by_producer):
+        degraded = by_producer.groupby("producer")["degraded_hectares"].sum(min_count=1)
+        off = degraded[~degraded.index.isin(set(producers["producer"]))]
+        if len(off):
+            listed = ", ".join(f"{p} {_ha(v)}" for p, v in off.items())
+            caption += f"; producers without a polygon (not mapped): {listed}"
+    return figure_html(degraded_map(producers, by_producer, country), caption)
+
+
 def footprint_section(run_dir: str | os.PathLike, summary: Mapping[str, Any]) -> str:
     """The section's HTML (empty when the run has no footprint)."""
     info = summary.get("footprint")
@@ -193,10 +211,7 @@ def footprint_section(run_dir: str | os.PathLike, summary: Mapping[str, Any]) ->
         )
         if len(flows)
         else "",
-        figure_html(
-            degraded_map(read_producers(run, summary), table_frame(summary, "FP-2"), country),
-            f"Degraded land embodied in {country}'s consumption, by producer (ha)",
-        ),
+        map_html(read_producers(run, summary), table_frame(summary, "FP-2"), country),
     ]
     cards = "".join(
         f"<div class='card'><div class='label'>{e(label)}</div>"

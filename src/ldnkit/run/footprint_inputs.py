@@ -115,9 +115,13 @@ def producer_polygons(cfg: RunConfig) -> gpd.GeoDataFrame | None:
         source, key = section.producers, "footprint.producers"
     elif cfg.inputs is not None and cfg.inputs.regions is not None:
         source, key = cfg.inputs.regions, "inputs.regions"
+    elif section.names:
+        raise ConfigError(
+            "footprint.names", "maps polygon names but no polygons are given", "give footprint.producers"
+        )
     else:
         return None
-    polygons = read_vector(cfg.resolve(source.path), key=f"{key}.path")
+    polygons = read_vector(cfg.resolve(source.path), key=f"{key}.path", layer=getattr(source, "layer", None))
     if source.name_field not in polygons.columns:
         raise ConfigError(
             f"{key}.name_field",
