@@ -62,7 +62,7 @@ def flow_chart(flows: pd.DataFrame, country: str) -> Figure | None:
     named = named.groupby(level=[0, 1]).sum()
     lspan, rspan = node_spans(left, 0.02), node_spans(right, 0.02)
     scale = (lspan[left.index[0]][1] - lspan[left.index[0]][0]) / left.iloc[0]
-    fig = Figure(figsize=(9, 5.2))
+    fig = Figure(figsize=(8, 5.2))
     ax = fig.subplots()
     colours = {name: f"C{i % 10}" for i, name in enumerate(left.index)}
     lpos = {k: v[1] for k, v in lspan.items()}
@@ -93,7 +93,7 @@ def flow_chart(flows: pd.DataFrame, country: str) -> Figure | None:
             ax.text(xpos + offset, (bottom + top) / 2, label, ha=ha, va="center", fontsize=8.5, weight=weight)
     ax.text(0.1, 1.03, "Producing (land)", ha="center", fontsize=9.5, weight="bold")
     ax.text(0.9, 1.03, "Consuming", ha="center", fontsize=9.5, weight="bold")
-    ax.set_xlim(-0.25, 1.25)
+    ax.set_xlim(-0.22, 1.22)
     ax.set_ylim(-0.02, 1.08)
     ax.axis("off")
     fig.tight_layout()
@@ -189,6 +189,17 @@ def map_html(producers: Any, by_producer: pd.DataFrame, country: str) -> str:
     return figure_html(degraded_map(producers, by_producer, country), caption)
 
 
+def shares_text(info: Mapping[str, Any]) -> str:
+    """Where the degraded shares came from, in words."""
+    shares = info.get("degraded_shares") or {}
+    parts = []
+    if shares.get("maps"):
+        parts.append(f"from the {shares['maps']} (cropland: UNCCD cropland; grazing: grassland)")
+    if shares.get("table"):
+        parts.append(f"from the table {Path(shares['table']).name} for producers outside the maps")
+    return "; ".join(parts) or "none given (degraded land not assessed)"
+
+
 def footprint_section(run_dir: str | os.PathLike, summary: Mapping[str, Any]) -> str:
     """The section's HTML (empty when the run has no footprint)."""
     info = summary.get("footprint")
@@ -203,7 +214,7 @@ def footprint_section(run_dir: str | os.PathLike, summary: Mapping[str, Any]) ->
     head = (
         f"<p class='intro'>Land, and degraded land, embodied in the consumption of <b>{e(country)}</b>: "
         f"{e(info.get('method_name', ''))}, year {e(str(info.get('year')))}. System boundaries: "
-        f"{e(info.get('system_boundaries', ''))}. Degraded shares: {e(str(info['degraded_shares']))}.</p>"
+        f"{e(info.get('system_boundaries', ''))}. Degraded shares: {e(shares_text(info))}.</p>"
     )
     figures = [
         figure_html(
