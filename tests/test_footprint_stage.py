@@ -272,3 +272,18 @@ def test_demo_config_maps_its_regions(small_inputs):
     assert cfg["footprint"]["names"] == REGION_PRODUCERS
     for name in ("production", "trade_matrix", "degraded_share"):
         assert (Path(small_inputs) / f"footprint_{name}.csv").is_file()
+
+
+def test_footprint_is_a_computation_layer():
+    """ldnkit.footprint imports no io, run, config, tables or report (like indicators/)."""
+    import ast
+
+    import ldnkit.footprint
+
+    forbidden = ("ldnkit.io", "ldnkit.run", "ldnkit.config", "ldnkit.tables", "ldnkit.report", "ldnkit.cli")
+    for path in Path(ldnkit.footprint.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                assert not name.startswith(forbidden), (path.name, name)
