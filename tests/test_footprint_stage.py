@@ -156,6 +156,13 @@ def test_footprint_command_with_shares_from_a_previous_run(result, tmp_path):
     for row in got:
         assert row["degraded_share"] == pytest.approx(want[(row["region"], row["land_use"])], rel=1e-12)
     assert any("not assessed" in w for w in summary["warnings"])  # Dorvia and Estmark have no share
+    fp2 = pd.DataFrame(summary["tables"][codes.AOI_SCOPE]["FP-2"]["records"]).set_index("producer")
+    assert np.isnan(fp2.loc["Dorvia", "degraded_hectares"])  # null in the JSON: not assessed, never 0
+    assert fp2.loc["Arland", "degraded_hectares"] > 0
+    flows = pd.read_csv(tmp_path / "fp" / "footprint" / "flows.csv")
+    unknown = flows[(flows["consumer"] == REPORTING_COUNTRY) & flows["producer"].isin(["Dorvia", "Estmark"])]
+    assert summary["footprint"]["totals_ha"]["not_assessed_ha"] == pytest.approx(unknown["hectares"].sum())
+    assert summary["footprint"]["totals_ha"]["not_assessed_ha"] > 0
     # the run folder it reads from is never its output
     cfg["output"] = str(result.output)
     cfg["overwrite"] = True
