@@ -217,6 +217,20 @@ def test_mrio_through_the_stage_equals_pymrio(tmp_path):
     io.calc_all()
     cba = io.land.D_cba_reg["reg3"].sum()  # pymrio's consumption-based account of reg3
     assert info["totals_ha"]["consumption_ha"] == pytest.approx(cba, rel=1e-9)
+    report = (tmp_path / "mrio" / "report.html").read_text()
+    section = report[report.index("id='footprint'") :]
+    section = section[: section.index("</section>")]
+    assert section.count("<img ") == 1  # the flow chart; no producer polygons, so no map
+
+
+def test_no_footprint_section(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        yaml.safe_dump({"output": str(tmp_path / "o"), "drought": {"precipitation": {"path": "p.nc"}}})
+    )
+    res = runner.invoke(app, ["footprint", str(path), "-q"])
+    assert res.exit_code == 2 and "footprint" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
 
 
 def _bad(tmp_path, change) -> tuple:
