@@ -18,14 +18,6 @@ TITLES: dict[str, str] = {
     "FP-4": "Degraded share of each producer's cropland and grazing land, and its source",
 }
 
-#: The product column of each method's flow table.
-PRODUCT_COLUMN = {"trade_flow": "commodity", "mrio": "sector"}
-
-
-def product_column(flows: pd.DataFrame) -> str:
-    """``commodity`` or ``sector``: the product column of a flow table."""
-    return "commodity" if "commodity" in flows.columns else "sector"
-
 
 def titled(df: pd.DataFrame, table_id: str, **attrs) -> pd.DataFrame:
     """``df`` with its title (and any other attrs) set, index reset."""
@@ -114,13 +106,11 @@ def footprint_tables(
 
 
 __all__ = [
-    "PRODUCT_COLUMN",
     "TITLES",
     "consumption_by_producer",
     "country_flows",
     "country_totals",
     "footprint_tables",
-    "product_column",
     "share_table",
     "top_degradation_flows",
 ]
