@@ -308,3 +308,15 @@ def test_footprint_is_a_computation_layer():
             names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
             for name in names:
                 assert not name.startswith(forbidden), (path.name, name)
+
+
+def test_estmarks_wheat_equals_a_hand_calculation(result):
+    """Kastner by hand on the bundled example (importer-reported trade): Estmark imports 100 kt of
+    wheat from Dorvia, which grows none and passes on Arland's; and 50 kt from Borduria, whose
+    430 kt available are 400 kt its own and 30 kt Arland's. Arland harvests 1/3 ha/t, Borduria 0.4."""
+    fp1 = result.tables[codes.AOI_SCOPE]["FP-1"]
+    wheat = fp1[(fp1["consumer"] == REPORTING_COUNTRY) & (fp1["commodity"] == "Wheat")]
+    ha = wheat.set_index("producer")["hectares"]
+    assert ha["Arland"] == pytest.approx((100_000 + 50_000 * 30 / 430) / 3, rel=1e-12)
+    assert ha["Borduria"] == pytest.approx(50_000 * 400 / 430 * 0.4, rel=1e-12)
+    assert ha["Estmark"] == pytest.approx(40_000, rel=1e-12)  # its own harvest, none exported
