@@ -536,7 +536,6 @@ def write_report(
         map_groups=map_sections(run, summary, _period_names(summary), boundaries, max_map_pixels),
         has_boundaries=boundaries is not None,
         charts=_chart_items(summary),
-        footprint=footprint_section(run, summary),
         tables=_tables_html_data(summary),
         periods=summary.get("periods") or [],
         methods=list(_flatten(summary.get("methods") or {})),
@@ -544,6 +543,7 @@ def write_report(
         params=params,
         grid=list(_flatten(summary.get("grid") or {})),
         sources=_sources(summary),
+        footprint=footprint_section(run, summary),
         timings=summary.get("timings_s") or {},
     )
     out = run / REPORT_NAME
