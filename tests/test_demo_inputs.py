@@ -110,8 +110,8 @@ def test_same_inputs_byte_for_byte(case, tmp_path):
     assert names == sorted(p.name for p in b.folder.iterdir())
     # 24 land-cover maps, ndvi, soc, zones, 2 gpkg, config; precipitation, 9 population maps, dvi;
     # soil groups, slope, soil depth, field sites, mining permits, restoration plan, corrections;
-    # the activity registry
-    assert len(names) == 24 + 6 + 1 + 9 + 1 + 7 + 1
+    # the activity registry; the footprint example's production, trade matrix and shares
+    assert len(names) == 24 + 6 + 1 + 9 + 1 + 7 + 1 + 3
     for name in names:
         if name == REGISTRY_FILE:  # a database stamps its rows with the time: same records instead
             assert _registry_records(a.folder / name) == _registry_records(b.folder / name)

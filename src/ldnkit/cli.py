@@ -105,6 +105,33 @@ def drought(
 
 
 @app.command()
+def footprint(
+    config: Annotated[Path, typer.Argument(help="YAML run config with a 'footprint:' section.")],
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace a previous ldnkit run (the config key overwrite)."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Compute only the land footprint (M7) of CONFIG: land and degraded land embodied in the reporting
+    country's consumption; degraded shares from footprint.degraded_shares (a previous run folder, a table)."""
+    from ldnkit.config import load_config
+    from ldnkit.run import run as run_stages
+    from ldnkit.run.footprint import FootprintStage, footprint_only
+
+    try:
+        cfg = load_config(config)
+        cfg.overwrite = cfg.overwrite or overwrite
+        footprint_only(cfg, config)
+        # the footprint stage alone: no grid, SO1 or LDN work
+        result = run_stages(cfg, stages=[FootprintStage()], quiet=quiet, console=err_console)
+    except LdnError as exc:
+        _fail(exc)
+    if quiet:
+        print(result.output)
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo inputs and run.")] = Path("ldnkit-demo"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,

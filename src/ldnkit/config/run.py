@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ldnkit.config.activities import ActivitiesConfig
 from ldnkit.config.drought import DroughtConfig
+from ldnkit.config.footprint import FootprintConfig
 from ldnkit.config.inputs import Inputs, Periods
 from ldnkit.config.methods import Methods
 from ldnkit.config.model import Strict
@@ -58,6 +59,7 @@ class RunConfig(Strict):
     corrections: CorrectionsConfig | None = None
     activities: ActivitiesConfig | None = None
     neutrality: NeutralityConfig | None = None
+    footprint: FootprintConfig | None = None
     report: ReportConfig = Field(default_factory=ReportConfig)
     methods: Methods = Field(default_factory=Methods)
     compute: Compute = Field(default_factory=Compute)
@@ -70,8 +72,8 @@ class RunConfig(Strict):
     def _matrices_need_regions(self) -> RunConfig:
         if (self.inputs is None) != (self.periods is None):
             raise ValueError("give both 'inputs' and 'periods' (SDG 15.3.1), or neither (drought only)")
-        if self.inputs is None and self.drought is None:
-            raise ValueError("give 'inputs' and 'periods' (SDG 15.3.1), a 'drought' section, or both")
+        if self.inputs is None and self.drought is None and self.footprint is None:
+            raise ValueError("give 'inputs' and 'periods' (SDG 15.3.1), a 'drought' or 'footprint' section")
         if self.inputs is None:
             for key in ("corrections", "neutrality", "activities"):
                 if getattr(self, key) is not None:

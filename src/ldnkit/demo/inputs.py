@@ -11,6 +11,7 @@ from affine import Affine
 
 from ldnkit.demo.activities import write_activities
 from ldnkit.demo.drought_inputs import write_drought_inputs
+from ldnkit.demo.footprint_inputs import write_footprint_inputs
 from ldnkit.demo.geography import ZONE_NODATA
 from ldnkit.demo.grid import CRS, DEFAULT_SEED, YEARS
 from ldnkit.demo.land_cover import LC_NODATA
@@ -113,6 +114,7 @@ def build_demo_inputs(
     drought_transform, droughts = write_drought_inputs(folder, land.aoi, land.unccd, size, seed, files)
     write_neutrality_inputs(folder, land, size, seed, files)
     write_activities(folder, size, files)
+    write_footprint_inputs(folder, files)
 
     out = Path(output) if output is not None else folder / "run"
     config_path = folder / "config.yaml"

@@ -8,6 +8,7 @@ from pathlib import Path
 from ldnkit.codes import TREE
 from ldnkit.demo.activities import REGISTRY_FILE
 from ldnkit.demo.drought_inputs import DROUGHT_PERIOD, DVI_FILE, POP_YEARS, PRECIP_FILE, SEXES
+from ldnkit.demo.footprint_inputs import footprint_config
 from ldnkit.demo.grid import YEARS, pixel_centre
 from ldnkit.demo.land_cover import LC_NODATA
 from ldnkit.demo.neutrality_inputs import CAPABILITY_RULES, LAND_TYPES_MIN_AREA_KM2
@@ -57,6 +58,7 @@ def run_config(output: Path, n: int) -> dict:
         "corrections": {"path": "corrections.gpkg"},
         "neutrality": neutrality_config(n),
         "activities": {"registry": REGISTRY_FILE, "statuses": ["approved"]},
+        "footprint": footprint_config(),
         # Several blocks even at the default size, so the demo exercises block-wise work.
         "compute": {"chunk_size": 256},
     }

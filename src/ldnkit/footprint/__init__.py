@@ -11,7 +11,12 @@ The degraded share of each producer's cropland and grazing land (from the SO1 ma
 degraded-land extension of either (:mod:`ldnkit.footprint.degraded`). See docs/footprint.md.
 """
 
-from ldnkit.footprint.degraded import add_degraded_hectares, check_degraded_share, degraded_share_from_areas
+from ldnkit.footprint.degraded import (
+    add_degraded_hectares,
+    check_degraded_share,
+    degraded_share_by_zone,
+    degraded_share_from_areas,
+)
 from ldnkit.footprint.mrio import add_land_extensions, land_accounts, mrio_land_footprint
 from ldnkit.footprint.trade_flows import commodity_land_flows, trade_flow_footprint
 
@@ -20,6 +25,7 @@ __all__ = [
     "add_land_extensions",
     "check_degraded_share",
     "commodity_land_flows",
+    "degraded_share_by_zone",
     "degraded_share_from_areas",
     "land_accounts",
     "mrio_land_footprint",

@@ -9,10 +9,14 @@ travels with the land through trade and input-output linkages unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from ldnkit.codes import CROPLAND, DEGRADED, GRASSLAND
+from ldnkit.crosstab import crosstab
 from ldnkit.errors import InputError
 
 __all__ = [
@@ -23,6 +27,7 @@ __all__ = [
     "add_degraded_hectares",
     "LAND_USE_OF_COVER",
     "degraded_share_from_areas",
+    "degraded_share_by_zone",
 ]
 
 #: UNCCD land-cover class -> the land use footprints count it as (grassland stands for grazing land).
@@ -121,3 +126,34 @@ def degraded_share_from_areas(areas: pd.DataFrame) -> pd.DataFrame:
     totals = totals[totals["area"] > 0]
     share = (totals["degraded"] / totals["area"]).rename("degraded_share")
     return share.reset_index()
+
+
+def degraded_share_by_zone(
+    status: xr.DataArray,
+    land_cover: xr.DataArray,
+    area: xr.DataArray,
+    zones: xr.DataArray,
+    names: Mapping[int, str],
+) -> pd.DataFrame:
+    """Degraded share of each zone's cropland and grazing land from the SO1 maps, in one pass.
+
+    ``status`` (SO1 status: -1 degraded, 0 stable, 1 improved, NODATA), ``land_cover`` (UNCCD
+    classes of the status period's final year), ``area`` (km² per pixel, :func:`ldnkit.area.cell_area`)
+    and ``zones`` (int16 ids, NODATA outside every zone) are on one grid; ``names`` maps zone id to
+    the producer name. The weighted cross-tabulation (:func:`ldnkit.crosstab.crosstab`) feeds
+    :func:`degraded_share_from_areas`; the result has ``region``, ``land_use``, ``degraded_share``
+    (0..1) and ``area_km2`` (the land use's area with a status in the zone).
+
+    >>> import numpy as np, xarray as xr
+    >>> grid = lambda a: xr.DataArray(np.array(a, dtype="int16"), dims=("y", "x"))
+    >>> degraded_share_by_zone(grid([[-1, 0]]), grid([[3, 3]]), xr.ones_like(grid([[0, 0]]), float),
+    ...                        grid([[1, 1]]), {1: "A"})[["region", "degraded_share"]].values.tolist()
+    [['A', 0.5]]
+    """
+    areas = crosstab({"status": status, "land_cover": land_cover}, area, zones=zones)
+    areas = areas.assign(region=areas["zone"].map(lambda z: names.get(int(z), str(z))))
+    shares = degraded_share_from_areas(areas)
+    kept = areas[areas["land_cover"].isin(list(LAND_USE_OF_COVER)) & areas["status"].isin([-1, 0, 1])]
+    totals = kept.assign(land_use=kept["land_cover"].map(LAND_USE_OF_COVER)).groupby(["region", "land_use"])
+    area_km2 = totals["area"].sum().rename("area_km2").reset_index()
+    return shares.merge(area_km2, on=["region", "land_use"], how="left")

@@ -34,6 +34,7 @@ __all__ = [
     "land_accounts",
     "add_land_extensions",
     "mrio_land_footprint",
+    "pymrio_module",
 ]
 
 #: Columns of a land table: region and sector of the MRIO system, land use, hectares (ha).
@@ -65,14 +66,16 @@ def add_land_extensions(
     Run ``io.calc_all()`` afterwards for pymrio's accounts (``io.land.D_cba_reg`` ...).
     """
     accounts = land_accounts(io, land)
-    io.land = _pymrio().Extension(name="land", F=accounts, unit=_unit(accounts.index))
+    io.land = pymrio_module().Extension(name="land", F=accounts, unit=_unit(accounts.index))
     if degraded_share is not None:
         rows, cols = np.meshgrid(accounts.index, accounts.columns.get_level_values("region"), indexing="ij")
         share = degraded_share_of(degraded_share, cols.ravel(), rows.ravel()).reshape(accounts.shape)
         unmapped_cell = (accounts.to_numpy() > 0) & np.isnan(share)
         unmapped = sorted(set(zip(cols[unmapped_cell], rows[unmapped_cell], strict=True)))
         degraded = accounts * np.nan_to_num(share)
-        io.degraded_land = _pymrio().Extension(name="degraded_land", F=degraded, unit=_unit(degraded.index))
+        io.degraded_land = pymrio_module().Extension(
+            name="degraded_land", F=degraded, unit=_unit(degraded.index)
+        )
         io.degraded_land.unmapped = unmapped
     return io
 
@@ -113,7 +116,7 @@ def mrio_land_footprint(
     )
     names = {"region": "producer", "sector": "producing_sector"}
     index = origin.rename([names.get(k, k) for k in keys])
-    extension = _pymrio().Extension(
+    extension = pymrio_module().Extension(
         name="land_by_origin", F=pd.DataFrame(by_producer, index=index, columns=columns), unit=_unit(index)
     )
     extension.calc_system(x=io.x, Y=io.Y, L=io.L)
@@ -132,7 +135,7 @@ def mrio_land_footprint(
     return flows
 
 
-def _pymrio():
+def pymrio_module():
     """The pymrio module, or an error saying how to install it."""
     try:
         return importlib.import_module("pymrio")

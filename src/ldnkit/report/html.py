@@ -26,6 +26,7 @@ from ldnkit import codes  # noqa: E402
 from ldnkit.codes import AOI_SCOPE  # noqa: E402
 from ldnkit.errors import InputError  # noqa: E402
 from ldnkit.report import charts  # noqa: E402
+from ldnkit.report.footprint import footprint_section  # noqa: E402
 from ldnkit.report.map_sections import map_sections  # noqa: E402
 from ldnkit.report.maps import png_uri, read_boundaries  # noqa: E402
 
@@ -560,6 +561,7 @@ def write_report(
         params=params,
         grid=list(_flatten(summary.get("grid") or {})),
         sources=_sources(summary),
+        footprint=footprint_section(run, summary),
         timings=summary.get("timings_s") or {},
     )
     out = run / REPORT_NAME

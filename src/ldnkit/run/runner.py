@@ -33,6 +33,7 @@ from ldnkit.run.build import build_context
 from ldnkit.run.context import RunContext
 from ldnkit.run.corrections import CorrectionsStage
 from ldnkit.run.drought import DroughtStage
+from ldnkit.run.footprint import FootprintStage
 from ldnkit.run.neutrality import NeutralityStage
 from ldnkit.run.outputs import StageOutputs
 from ldnkit.run.scheduler import gdal_env, use_scheduler
@@ -73,6 +74,7 @@ def default_stages() -> list[Stage]:
         NeutralityStage(),
         ActivitiesStage(),
         DroughtStage(),
+        FootprintStage(),
     ]
 
 
