@@ -78,10 +78,12 @@ def cdi_rules(name: str = "cammalleri2021") -> CdiRules:
         raise InputError("cdi rules", f"unknown rule set {name!r}", f"use one of: {', '.join(RULE_SETS)}")
     res = resources.files("ldnkit").joinpath("data", "early_warning", f"cdi_rules_{name}.yaml")
     data = yaml.safe_load(res.read_text(encoding="utf-8"))
-    return _parse_rules(data, where=f"cdi_rules_{name}.yaml")
+    return rules_from_dict(data, where=f"cdi_rules_{name}.yaml")
 
 
-def _parse_rules(data: dict, where: str) -> CdiRules:
+def rules_from_dict(data: dict, where: str) -> CdiRules:
+    """A rule set from its YAML mapping (name, version, source, thresholds, rules); checks that
+    each rule lists the 18 combinations once and that the rules' ``from`` cover classes 0..6."""
     all_codes = {cdi_kernel.combination_code(i) for i in range(cdi_kernel.N_COMBINATIONS)}
     rules: dict[str, tuple[tuple[int, ...], dict[int, int]]] = {}
     covered: list[int] = []
