@@ -28,6 +28,8 @@ from ldnkit.kernels import cdi as cdi_kernel
 RULE_SETS: tuple[str, ...] = ("cammalleri2021",)
 #: Default number of consecutive missing steps forward-filled (Cammalleri et al. 2021).
 MAX_FILL = 6
+#: Bytes of one input read at a time by the CDI (rows of all its steps).
+BLOCK_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -210,12 +212,13 @@ def combined_drought_indicator(
     rules: str = "cammalleri2021",
     max_fill: int = MAX_FILL,
     state: CdiState | None = None,
-    block_rows: int = 256,
+    block_rows: int | None = None,
 ) -> tuple[xr.DataArray, CdiState]:
     """CDI classes of every step, and the state after the last step.
 
     Inputs ``(time, y, x)`` on one grid and time axis: SPI-1, SPI-3, soil-moisture anomaly z and
-    fAPAR anomaly z (NaN missing; numpy- or dask-backed, read ``block_rows`` rows at a time).
+    fAPAR anomaly z (NaN missing; numpy- or dask-backed, read ``block_rows`` rows at a time, by
+    default as many as fit in about 64 MB per input).
     Missing inputs are forward-filled up to ``max_fill`` steps. Give the ``state`` returned by
     the previous call to continue a series: month by month from a saved state equals one run.
 
@@ -243,8 +246,10 @@ def combined_drought_indicator(
     th = rule_set.thresholds
     thresholds = np.array([th["spi1"], th["spi3"], th["z_low"], th["z_high"]], dtype=np.float64)
     out = np.empty((n_time, ny, nx), dtype=np.int8)
-    for r0 in range(0, ny, max(1, block_rows)):
-        r1 = min(ny, r0 + max(1, block_rows))
+    rows = block_rows or BLOCK_BYTES // max(1, 4 * n_time * nx)
+    rows = max(1, rows)
+    for r0 in range(0, ny, rows):
+        r1 = min(ny, r0 + rows)
         block = np.stack(
             [np.asarray(a[:, r0:r1, :].values, dtype=np.float32) for a in arrays.values()]
         ).reshape(4, n_time, -1)
