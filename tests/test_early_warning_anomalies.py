@@ -129,3 +129,32 @@ def test_bad_baselines_refused(series):
         baseline_stats(series, (2003, 2001))
     with pytest.raises(InputError, match="anomaly kind"):
         anomaly(series, baseline_stats(series, (2001, 2003)), "spi")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # all-NaN pixels, computed by dask
+def test_baseline_stats_equal_numpy_per_pixel_with_gaps_and_dask():
+    rng = np.random.default_rng(7)
+    v = rng.normal(size=(60, 2, 3))
+    v[rng.random(v.shape) < 0.2] = np.nan
+    v[[2, 14, 26], 1, 2] = np.nan  # March of every baseline year missing at one pixel
+    x = monthly(v)
+    stats = baseline_stats(x, (2001, 2003))
+    lazy = baseline_stats(x.chunk({"y": 1}), (2001, 2003)).compute()
+    for p in range(1, 13):
+        idx = [p - 1 + 12 * k for k in range(3)]  # 2001-2003 only
+        for i in range(2):
+            for j in range(3):
+                vals = v[idx, i, j].astype(np.float32)
+                vals = vals[np.isfinite(vals)]
+                got = stats.sel(period=p).isel(y=i, x=j)
+                assert int(got["count"]) == vals.size
+                if vals.size == 0:
+                    assert np.isnan(float(got["mean"])) and np.isnan(float(got["median"]))
+                    continue
+                assert float(got["mean"]) == pytest.approx(vals.mean(), rel=1e-5)
+                assert float(got["median"]) == pytest.approx(np.median(vals), rel=1e-5)
+                assert float(got["min"]) == vals.min() and float(got["max"]) == vals.max()
+                if vals.size > 1:
+                    assert float(got["std"]) == pytest.approx(vals.std(ddof=1), rel=1e-5)
+    for name in stats.data_vars:
+        np.testing.assert_allclose(lazy[name].values, stats[name].values, rtol=1e-6)

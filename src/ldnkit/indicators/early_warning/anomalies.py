@@ -15,6 +15,7 @@ Dekads: days 1-10, 11-20 and 21-end of each month; dekad ``3 (month - 1) + k``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -62,19 +63,11 @@ def baseline_stats(
             f"{first}-{last} holds none of the series' years ({int(years.min())}-{int(years.max())})",
             "choose baseline years the data cover",
         )
-    base = base.assign_coords(period=calendar_period(base["time"], period))
-    grouped = base.groupby("period")
+    per = calendar_period(base["time"], period).values
     full = np.arange(1, PERIODS[period] + 1)
-    stats = xr.Dataset(
-        {
-            "mean": grouped.mean("time", skipna=True),
-            "std": grouped.std("time", ddof=1, skipna=True),
-            "median": grouped.median("time", skipna=True),
-            "min": grouped.min("time", skipna=True),
-            "max": grouped.max("time", skipna=True),
-            "count": grouped.count("time"),
-        }
-    ).reindex(period=full)
+    # one period at a time: plain reductions over its years (numpy or dask), no group-by machinery
+    parts = [_period_stats(base.isel(time=np.flatnonzero(per == p))) for p in full]
+    stats = xr.concat(parts, dim=pd.Index(full, name="period"))
     stats["count"] = stats["count"].fillna(0).astype(np.int16)
     stats.attrs.update(
         baseline_years=f"{first}-{last}",
@@ -85,6 +78,24 @@ def baseline_stats(
         long_name=f"baseline statistics per {period}",
     )
     return stats
+
+
+def _period_stats(sub: xr.DataArray) -> xr.Dataset:
+    if sub.sizes["time"] == 0:  # a period the baseline does not have: NaN statistics, count 0
+        nan = xr.full_like(sub.sum("time"), np.nan, dtype=np.float32)
+        return xr.Dataset({k: nan for k in ("mean", "std", "median", "min", "max")} | {"count": nan})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels give NaN, on purpose
+        return xr.Dataset(
+            {
+                "mean": sub.mean("time", skipna=True),
+                "std": sub.std("time", ddof=1, skipna=True),
+                "median": sub.median("time", skipna=True),
+                "min": sub.min("time", skipna=True),
+                "max": sub.max("time", skipna=True),
+                "count": sub.count("time"),
+            }
+        )
 
 
 def anomaly(
