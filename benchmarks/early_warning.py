@@ -17,9 +17,11 @@ Usage: ``python benchmarks/early_warning.py [--quick] [--write]``.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
+import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -43,6 +45,24 @@ def _cube(rng, n_time: int, ny: int, nx: int, start: str = "2001-01-01") -> xr.D
     return xr.DataArray(v, dims=("time", "y", "x"), coords=coords)
 
 
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def _best(fn, rounds: int = ROUNDS) -> float:
     times = []
     for _ in range(rounds):
@@ -53,6 +73,7 @@ def _best(fn, rounds: int = ROUNDS) -> float:
 
 
 def main(quick: bool = False) -> str:
+    load = _load()
     rng = np.random.default_rng(0)
     series_side = (100, 250) if quick else (200, 500)
     big_side = (1000, 1000) if quick else (3162, 3162)
@@ -87,8 +108,9 @@ def main(quick: bool = False) -> str:
         "numpy-backed, one process; the CDI kernel (numba, one thread) is run on row blocks. Best of "
         f"{ROUNDS} rounds (baseline statistics: one).",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, 2 logical cores shared by 8 engineers; "
-        f"Python {platform.python_version()}, {platform.platform()}.",
+        f"Machine: {_cpu()}, 2 logical cores (shared: load average {load} at the start); "
+        f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
+        f"xarray {xr.__version__}.",
         "",
         "| what | size | time s | rate |",
         "|---|---|---:|---:|",

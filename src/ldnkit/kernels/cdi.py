@@ -74,8 +74,8 @@ def cdi_steps(
     n_time, n_pixel = inputs.shape[1], inputs.shape[2]
     out = np.empty((n_time, n_pixel), dtype=np.int8)
     values = np.empty(4, dtype=np.float64)
-    for i in range(n_pixel):
-        for t in range(n_time):
+    for t in range(n_time):  # time outer, pixels inner: each step reads contiguous rows
+        for i in range(n_pixel):
             usable = True
             for k in range(4):
                 v = inputs[k, t, i]
