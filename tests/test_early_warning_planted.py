@@ -83,3 +83,5 @@ def test_planted_drought_raises_watch_warning_alert_then_recovery():
             months[t],
             np.unique(values[t][in_region]),
         )
+    assert cdi.attrs["baseline_years"] == "2001-2015" and cdi.attrs["cdi_rules"] == "cammalleri2021"
+    assert cdi.attrs["cdi_rules_version"] == "2021.1" and cdi.attrs["long_name"]

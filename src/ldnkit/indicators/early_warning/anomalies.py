@@ -208,6 +208,7 @@ def agricultural_stress_index(
         df = df.drop(columns="time")
     df.attrs.update(
         title="Agricultural Stress Index",
+        baseline_years=vhi.attrs.get("baseline_years", ""),
         threshold=threshold,
         units={"asi_percent": "%", "area": "pixels" if weights is None else "weights"},
     )

@@ -173,6 +173,12 @@ class CdiState:
         )
 
 
+def _baseline_of(*arrays: xr.DataArray) -> str:
+    """The inputs' baseline years as recorded by ``anomaly`` (joined if they differ)."""
+    years = {str(a.attrs["baseline_years"]) for a in arrays if a.attrs.get("baseline_years")}
+    return ", ".join(sorted(years))
+
+
 def _check_inputs(arrays: dict[str, xr.DataArray]) -> xr.DataArray:
     first = next(iter(arrays.values()))
     for name, a in arrays.items():
@@ -267,6 +273,7 @@ def combined_drought_indicator(
         legend=codes.CDI.name,
         nodata=codes.EW_NODATA,
         max_fill=max_fill,
+        baseline_years=_baseline_of(soil_moisture_z, fapar_z),
         **rule_set.describe(),
     )
     new_state = CdiState(
