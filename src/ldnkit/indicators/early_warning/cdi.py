@@ -25,7 +25,7 @@ from ldnkit.errors import InputError
 from ldnkit.kernels import cdi as cdi_kernel
 
 #: Rule sets shipped with ldnkit.
-RULE_SETS: tuple[str, ...] = ("cammalleri2021",)
+RULE_SETS: tuple[str, ...] = ("cammalleri2021", "spatindex")
 #: Default number of consecutive missing steps forward-filled (Cammalleri et al. 2021).
 MAX_FILL = 6
 #: Bytes of one input read at a time by the CDI (rows of all its steps).
