@@ -20,6 +20,7 @@ import argparse
 import os
 import platform
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -35,6 +36,20 @@ from ldnkit.indicators.early_warning import (
 )
 
 ROUNDS = 3
+SECTION = "## Early warning: CDI state machine, anomalies, baseline statistics"
+RESULTS = Path(__file__).resolve().parent / "results.md"
+
+
+def put_section(text: str, path: Path = RESULTS) -> None:
+    """Replace this benchmark's section of results.md (up to the next ``## ``), or append it."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
+    if start is None:
+        lines += ["", *text.strip().splitlines()]
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = [*text.strip().splitlines(), *([""] if end < len(lines) else [])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _cube(rng, n_time: int, ny: int, nx: int, start: str = "2001-01-01") -> xr.DataArray:
@@ -102,7 +117,7 @@ def main(quick: bool = False) -> str:
 
     full_est = n_big * months / rate
     lines = [
-        "## Early warning: CDI state machine, anomalies, baseline statistics",
+        SECTION,
         "",
         "Written by `python benchmarks/early_warning.py --write`. Synthetic float32 anomalies (5 % gaps), "
         "numpy-backed, one process; the CDI kernel (numba, one thread) is run on row blocks. Best of "
@@ -134,10 +149,9 @@ def main(quick: bool = False) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--write", action="store_true", help="append the section to benchmarks/results.md")
+    parser.add_argument("--write", action="store_true", help="put the section into benchmarks/results.md")
     args = parser.parse_args()
     text = main(args.quick)
     print(text)
     if args.write:
-        with open("benchmarks/results.md", "a", encoding="utf-8") as f:
-            f.write("\n" + text)
+        put_section(text)
