@@ -112,3 +112,19 @@ def test_dust_no_data_classes_and_bad_bounds():
     assert np.isnan(s.values).all()
     with pytest.raises(InputError, match="ndvi"):
         dust_source_susceptibility(_static([6]), _grid([0.1]), ndvi_low=0.5, ndvi_high=0.2)
+
+
+def test_degradation_alert_stays_lazy_on_dask_and_equals_numpy():
+    rng = np.random.default_rng(2)
+    v = rng.normal(-0.7, 1.0, size=(24, 6, 8)).astype(np.float32)
+    v[rng.random(v.shape) < 0.1] = np.nan
+    t = pd.date_range("2020-01-01", periods=24, freq="MS")
+    z = xr.DataArray(v, dims=("time", "y", "x"), coords={"time": t, "y": np.arange(6.0), "x": np.arange(8.0)})
+    declining = xr.DataArray(rng.random((6, 8)) < 0.5, dims=("y", "x"), coords={"y": z.y, "x": z.x})
+    ref = degradation_alert(z, declining)
+    lazy = degradation_alert(z.chunk({"y": 3, "x": 4}), declining.chunk({"y": 3, "x": 4}))
+    assert lazy["alert"].chunks is not None  # nothing computed yet
+    for name in ("alert", "run_length", "so1_declining"):
+        np.testing.assert_array_equal(lazy[name].values, ref[name].values)
+    assert ref["alert"].dims == ("time", "y", "x") and ref["alert"].dtype == np.int8
+    assert set(np.unique(ref["alert"].values)) == {NA, 0, 1, 2}

@@ -20,6 +20,17 @@ from ldnkit import codes
 from ldnkit.errors import InputError
 
 
+def _run_lengths(values: np.ndarray, start: np.ndarray, threshold: float) -> np.ndarray:
+    """Consecutive steps below ``threshold`` along the last axis, continuing from ``start``."""
+    run = np.asarray(start, dtype=np.int32).copy()
+    out = np.empty(values.shape, dtype=np.int16)
+    for t in range(values.shape[-1]):  # a loop over time; each step is vectorised over pixels
+        below = values[..., t] < threshold  # NaN compares false: a gap breaks the run
+        run = np.where(below, np.minimum(run + 1, 32767), 0)
+        out[..., t] = run
+    return out
+
+
 def degradation_alert(
     z: xr.DataArray,
     trend_declining: xr.DataArray | None = None,
@@ -31,7 +42,8 @@ def degradation_alert(
     """Alert codes, run lengths and the SO1-decline flag of each step of ``z`` ``(time, y, x)``.
 
     ``previous_run`` (int16 ``(y, x)``, the last ``run_length`` of an earlier call) continues a
-    series incrementally: month by month equals one call over all months.
+    series incrementally: month by month equals one call over all months. Dask inputs stay lazy
+    (give the time axis in one chunk).
 
     Returns a Dataset: ``alert`` int8 ``(time, y, x)`` (codes above), ``run_length`` int16
     (consecutive steps below ``threshold`` up to each step), and ``so1_declining`` bool ``(y, x)``
@@ -44,23 +56,26 @@ def degradation_alert(
     if "time" not in z.dims:
         raise InputError(str(z.name or "z"), "has no time dimension", "give a (time, y, x) stack")
     zt = z.transpose("time", ...)
-    values = np.asarray(zt.values, dtype=np.float64)
-    run = (
-        np.zeros(values.shape[1:], dtype=np.int32)
-        if previous_run is None
-        else np.asarray(previous_run.values, dtype=np.int32).copy()
+    start = (
+        xr.zeros_like(zt.isel(time=0, drop=True), dtype=np.int16) if previous_run is None else previous_run
     )
-    runs = np.empty(values.shape, dtype=np.int16)
-    for t in range(values.shape[0]):  # a loop over time; every step is vectorised over pixels
-        below = values[t] < threshold  # NaN compares false: a gap breaks the run
-        run = np.where(below, np.minimum(run + 1, 32767), 0)
-        runs[t] = run
+    # lazy for dask inputs: the time axis is scanned per spatial block (time in one chunk)
+    runs = xr.apply_ufunc(
+        _run_lengths,
+        zt,
+        start,
+        kwargs={"threshold": threshold},
+        input_core_dims=[["time"], []],
+        output_core_dims=[["time"]],
+        dask="parallelized",
+        output_dtypes=[np.int16],
+    ).transpose(*zt.dims)
     alert = (runs >= min_consecutive).astype(np.int8)
     declining = None
     if trend_declining is not None:
-        declining = np.asarray(trend_declining.transpose(*zt.dims[1:]).values, dtype=bool)
-        alert = np.where((alert == 1) & declining, codes.EW_ALERT_PERSISTENT_DECLINING, alert)
-    alert = np.where(np.isnan(values), codes.EW_NODATA, alert).astype(np.int8)
+        declining = trend_declining.astype(bool)
+        alert = xr.where((alert == 1) & declining, codes.EW_ALERT_PERSISTENT_DECLINING, alert)
+    alert = xr.where(zt.isnull(), codes.EW_NODATA, alert).astype(np.int8).transpose(*zt.dims)
     attrs = {
         "threshold": threshold,
         "min_consecutive": min_consecutive,
@@ -69,26 +84,21 @@ def degradation_alert(
     }
     ds = xr.Dataset(
         {
-            "alert": (
-                zt.dims,
-                alert,
+            "alert": alert.assign_attrs(
                 {
                     "long_name": "land-degradation alert",
                     "units": "1",
                     "legend": codes.DEGRADATION_ALERT.name,
                     "nodata": codes.EW_NODATA,
                     **attrs,
-                },
+                }
             ),
-            "run_length": (
-                zt.dims,
-                runs,
-                {"long_name": "consecutive steps below threshold", "units": "steps", **attrs},
+            "run_length": runs.assign_attrs(
+                {"long_name": "consecutive steps below threshold", "units": "steps", **attrs}
             ),
-        },
-        coords=zt.coords,
+        }
     )
     if declining is not None:
-        ds["so1_declining"] = (zt.dims[1:], declining, {"long_name": "SO1 trend declines"})
+        ds["so1_declining"] = declining.assign_attrs(long_name="SO1 trend declines")
     ds.attrs.update(attrs)
     return ds
