@@ -128,3 +128,13 @@ def test_degradation_alert_stays_lazy_on_dask_and_equals_numpy():
         np.testing.assert_array_equal(lazy[name].values, ref[name].values)
     assert ref["alert"].dims == ("time", "y", "x") and ref["alert"].dtype == np.int8
     assert set(np.unique(ref["alert"].values)) == {NA, 0, 1, 2}
+
+
+def test_dust_lazy_on_dask():
+    lc = _static([6, 1, 2, 3]).chunk({"x": 2})
+    ndvi = _grid([0.05, 0.8, 0.2, 0.25]).chunk({"x": 2})
+    lazy = dust_source_susceptibility(lc, ndvi)
+    assert lazy.chunks is not None
+    np.testing.assert_array_equal(
+        lazy.values, dust_source_susceptibility(lc.compute(), ndvi.compute()).values
+    )

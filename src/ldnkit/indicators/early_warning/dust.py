@@ -54,19 +54,24 @@ TEXTURE_FACTOR: dict[int, float] = {
 FACTORS_VERSION = "ldnkit 2026.1"
 
 
-def _lookup(classes: xr.DataArray, table: dict[int, float], where: str) -> xr.DataArray:
-    values = np.asarray(classes.values)
+def _factor_of(values: np.ndarray, lut: np.ndarray) -> np.ndarray:
     if values.dtype.kind == "f":
         values = np.where(np.isfinite(values), values, -1)
     values = values.astype(np.int64)
+    ok = (values >= 0) & (values < lut.size)
+    return np.where(ok, lut[np.clip(values, 0, lut.size - 1)], np.nan)
+
+
+def _lookup(classes: xr.DataArray, table: dict[int, float], where: str) -> xr.DataArray:
     lut = np.full(max(table) + 1, np.nan)
     for code, factor in table.items():
         if not 0.0 <= factor <= 1.0:
             raise InputError(where, f"factor {factor} of class {code} is outside 0..1")
         lut[code] = factor
-    ok = (values >= 0) & (values < lut.size)
-    out = np.where(ok, lut[np.clip(values, 0, lut.size - 1)], np.nan)
-    return xr.DataArray(out, dims=classes.dims, coords=classes.coords)
+    # element-wise, so dask inputs stay lazy block by block
+    return xr.apply_ufunc(
+        _factor_of, classes, kwargs={"lut": lut}, dask="parallelized", output_dtypes=[np.float64]
+    )
 
 
 def _ramp_down(x: xr.DataArray, low: float, high: float, where: str) -> xr.DataArray:
