@@ -71,6 +71,9 @@ def test_anomalies_of_one_new_step_by_hand(series):
     whole = anomaly(series, stats, "zscore").values[36, 0]
     assert whole[0] == pytest.approx(z[0])
     assert anomaly(new, stats, "vci").attrs["baseline_years"] == "2001-2003"
+    # a single (y, x) step with a scalar time coordinate, as a monthly update reads it
+    single = anomaly(series.isel(time=36), stats, "zscore")
+    assert single.dims == ("y", "x") and single.values[0, 0] == pytest.approx(z[0])
 
 
 def test_vci_clipped_outside_the_baseline_range():
