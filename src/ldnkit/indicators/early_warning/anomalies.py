@@ -206,7 +206,9 @@ def agricultural_stress_index(
     inside = m & (zf >= 0)
     labels = np.unique(zf[inside])
     rows = []
-    for t, step in zip(v["time"].values, v.transpose("time", "y", "x").values, strict=True):
+    v = v.transpose("time", "y", "x")
+    for i, t in enumerate(v["time"].values):
+        step = np.asarray(v[i].values)  # one step in memory at a time
         valid = inside & np.isfinite(step)
         n = np.bincount(zf[valid], weights=w[valid], minlength=labels.max(initial=0) + 1)
         stressed = valid & (step < threshold)
