@@ -161,3 +161,15 @@ def test_baseline_stats_equal_numpy_per_pixel_with_gaps_and_dask():
                     assert float(got["std"]) == pytest.approx(vals.std(ddof=1), rel=1e-5)
     for name in stats.data_vars:
         np.testing.assert_allclose(lazy[name].values, stats[name].values, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["zscore", "vci", "tci", "percent_of_median"])
+def test_one_step_at_a_time_equals_the_whole_series_bit_for_bit(kind):
+    rng = np.random.default_rng(3)
+    v = rng.gamma(2.0, 0.2, size=(60, 3, 4))
+    v[rng.random(v.shape) < 0.1] = np.nan
+    x = monthly(v)
+    stats = baseline_stats(x, (2001, 2003))
+    whole = anomaly(x, stats, kind).values
+    steps = np.concatenate([anomaly(x.isel(time=[t]), stats, kind).values for t in range(60)])
+    assert whole.tobytes() == steps.tobytes()
