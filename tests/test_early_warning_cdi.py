@@ -241,3 +241,25 @@ def test_random_series_equal_a_plain_python_reference(max_fill):
     for i in range(4):
         for j in range(5):
             assert cdi.values[:, i, j].tolist() == _reference_cdi(stacked[:, i, j], max_fill), (i, j)
+
+
+@pytest.mark.parametrize("fmt", ["zarr", "netcdf"])
+def test_state_round_trips_through_a_store_without_warnings(tmp_path, fmt):
+    import warnings
+
+    _, state = combined_drought_indicator(*_random_inputs(2))
+    path = tmp_path / f"state.{fmt}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if fmt == "zarr":
+            state.to_dataset().to_zarr(path, consolidated=False)
+            ds = xr.open_zarr(path, consolidated=False).load()
+        else:
+            state.to_dataset().to_netcdf(path)
+            ds = xr.open_dataset(path).load()
+    back = CdiState.from_dataset(ds)
+    np.testing.assert_array_equal(back.previous_class, state.previous_class)
+    np.testing.assert_array_equal(back.gap_count, state.gap_count)
+    np.testing.assert_array_equal(back.last_valid, state.last_valid)
+    assert back.last_time == state.last_time and back.rules_version == "2021.1" and back.max_fill == 6
+    assert ds.attrs["inputs"] == "spi1,spi3,soil_moisture_z,fapar_z"

@@ -142,7 +142,8 @@ class CdiState:
         )
 
     def to_dataset(self) -> xr.Dataset:
-        """The state as a Dataset (dims ``input``, ``y``, ``x``) for a Zarr or NetCDF store."""
+        """The state as a Dataset (dims ``input``, ``y``, ``x``; the inputs' order in the attribute
+        ``inputs``) for a Zarr or NetCDF store."""
         dims = ("y", "x")
         ds = xr.Dataset(
             {
@@ -150,9 +151,15 @@ class CdiState:
                 "gap_count": (("input", *dims), self.gap_count),
                 "last_valid": (("input", *dims), self.last_valid),
             },
-            coords={"input": list(cdi_kernel.INPUTS), **self.coords},
+            coords=dict(self.coords),
         )
-        ds.attrs.update(cdi_rules=self.rules, cdi_rules_version=self.rules_version, max_fill=self.max_fill)
+        # inputs named in an attribute: a string coordinate has no Zarr v3 data type
+        ds.attrs.update(
+            cdi_rules=self.rules,
+            cdi_rules_version=self.rules_version,
+            max_fill=self.max_fill,
+            inputs=",".join(cdi_kernel.INPUTS),
+        )
         if self.last_time is not None:
             ds.attrs["last_time"] = str(np.datetime64(self.last_time, "ns"))
         return ds
