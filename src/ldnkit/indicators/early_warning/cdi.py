@@ -233,7 +233,9 @@ def combined_drought_indicator(
     fAPAR anomaly z (NaN missing; numpy- or dask-backed, read ``block_rows`` rows at a time, by
     default as many as fit in about 64 MB per input).
     Missing inputs are forward-filled up to ``max_fill`` steps. Give the ``state`` returned by
-    the previous call to continue a series: month by month from a saved state equals one run.
+    the previous call to continue a series: month by month from a saved state equals one run. A
+    state made with another rule set, version or ``max_fill``, of another shape, or already holding
+    the first given step is refused (``InputError``): skip periods already processed.
 
     Returns int8 ``(time, y, x)`` codes :data:`ldnkit.codes.CDI` (missing
     :data:`ldnkit.codes.EW_NODATA`) with the rule set's name, version and source in attrs.
