@@ -33,6 +33,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/early_warning.py --write
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks

@@ -10,6 +10,17 @@ from ldnkit.area import cell_area  # noqa: E402
 from ldnkit.errors import ConfigError, InputError, LdnError  # noqa: E402
 from ldnkit.indicators.corrections import recode as recode_corrections  # noqa: E402
 from ldnkit.indicators.drought import drought_class  # noqa: E402
+from ldnkit.indicators.early_warning import (  # noqa: E402
+    CdiState,
+    agricultural_stress_index,
+    anomaly,
+    baseline_stats,
+    cdi_rules,
+    combined_drought_indicator,
+    degradation_alert,
+    dust_source_susceptibility,
+    vegetation_health,
+)
 from ldnkit.indicators.hotspots import find_hotspots  # noqa: E402
 from ldnkit.indicators.land_cover import land_cover_degradation  # noqa: E402
 from ldnkit.indicators.land_types import classify_by_rules, land_types  # noqa: E402
@@ -32,6 +43,15 @@ __all__ = [
     "__version__",
     "annual_spi",
     "drought_class",
+    "CdiState",
+    "agricultural_stress_index",
+    "anomaly",
+    "baseline_stats",
+    "cdi_rules",
+    "combined_drought_indicator",
+    "degradation_alert",
+    "dust_source_susceptibility",
+    "vegetation_health",
     "spei",
     "spi",
     "cell_area",

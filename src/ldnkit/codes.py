@@ -325,3 +325,39 @@ EXTERNAL_LPD_LEGENDS: dict[str, dict[int, int]] = {
 def hex_to_rgba(colour: str) -> tuple[int, int, int, int]:
     c = colour.lstrip("#")
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), 255
+
+
+# --- Early warning (M9): Combined Drought Indicator and land-degradation alert --------------------
+#: Missing value of the early-warning class layers (int8; the run casts them to int16 with NODATA).
+EW_NODATA: int = -128
+#: dtype of the early-warning class layers.
+EW_DTYPE = np.int8
+#: Combined Drought Indicator classes (Cammalleri et al. 2021, EDO CDI v2 numbering).
+CDI_NONE, CDI_WATCH, CDI_WARNING, CDI_ALERT = 0, 1, 2, 3
+CDI_RECOVERY, CDI_TEMPORARY_SOIL_MOISTURE_RECOVERY, CDI_TEMPORARY_FAPAR_RECOVERY = 4, 5, 6
+CDI = Legend(
+    "cdi",
+    (0, 1, 2, 3, 4, 5, 6),
+    (
+        "No drought",
+        "Watch",
+        "Warning",
+        "Alert",
+        "Recovery",
+        "Temporary soil-moisture recovery",
+        "Temporary fAPAR recovery",
+    ),
+    ("#ffffff", "#ffff00", "#ffaa00", "#e60000", "#38a800", "#c2e699", "#a6bddb"),
+)
+#: Land-degradation alert (persistent below-normal productivity).
+EW_ALERT_NONE, EW_ALERT_PERSISTENT, EW_ALERT_PERSISTENT_DECLINING = 0, 1, 2
+DEGRADATION_ALERT = Legend(
+    "degradation_alert",
+    (0, 1, 2),
+    (
+        "No alert",
+        "Persistent below-normal productivity",
+        "Persistent below-normal productivity where the SO1 trend declines",
+    ),
+    ("#ffffff", "#fdae61", "#d7191c"),
+)
